@@ -1,0 +1,83 @@
+#!/bin/sh
+# PID 1 of the test VM. The root filesystem is the host's / (9p, read-only); the writable results
+# share (9p tag "results") is mounted over the host path given by cdev_results=, so the host sees
+# the files at the same path. Kernel command line parameters (passed to us as environment):
+#   cdev_mode=tests|demo|probe   cdev_results=/abs/path   cdev_tests=/abs/path/of/list
+#   cdev_demo=/abs/path/of/cdevtest
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+mode=${cdev_mode:-tests}
+mount -t proc proc /proc
+if [ "$mode" = probe ]; then echo "=== CDEV GUEST PROBE OK"; echo o >/proc/sysrq-trigger; sleep 5; fi
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+mount -t tmpfs tmpfs /tmp
+mount -t tmpfs tmpfs /run
+mount -t debugfs debugfs /sys/kernel/debug
+R=${cdev_results:-/tmp/results}
+if ! mount -t 9p -o trans=virtio,version=9p2000.L,access=any results "$R"; then
+	echo "=== CDEV GUEST: cannot mount results share on $R; results go to the console only"
+	R=/tmp/results; mkdir -p $R
+fi
+echo "=== CDEV GUEST UP: $(uname -r) nproc=$(nproc) mode=$mode uptime=$(cut -d' ' -f1 /proc/uptime)"
+cat /proc/mtd
+
+run_selftests() {
+	# kselftest-style TAP: one top-level result per program, its own TAP nested (indented) below
+	tap=$R/selftests.tap
+	n=$(grep -c . "$cdev_tests" 2>/dev/null || echo 0)
+	echo "TAP version 13" >$tap
+	echo "1..$n" >>$tap
+	i=0
+	while read -r t; do
+		[ -n "$t" ] || continue
+		i=$((i + 1))
+		name=selftests:\ cdev_revoke:\ $(basename "$t")
+		echo "# $name" >>$tap
+		echo "=== CDEV SELFTEST START $t"
+		(cd "$(dirname "$t")" && timeout ${cdev_test_timeout:-300} "$t") >/tmp/out.txt 2>&1
+		rc=$?
+		sed 's/^/    /' /tmp/out.txt >>$tap
+		cat /tmp/out.txt
+		case $rc in
+		0) echo "ok $i $name" >>$tap ;;
+		4) echo "ok $i $name # SKIP" >>$tap ;;
+		124) echo "not ok $i $name # TIMEOUT" >>$tap ;;
+		*) echo "not ok $i $name # exit=$rc" >>$tap ;;
+		esac
+		echo "=== CDEV SELFTEST END $t rc=$rc"
+	done <"$cdev_tests"
+	sync
+}
+
+run_demo() {
+	echo "=== CDEV DEMO: kernel $(uname -r)"
+	mtdinfo /dev/mtd0 2>&1 | head -4
+	d=/sys/bus/platform/drivers/physmap-flash
+	if [ ! -e $d/physmap-flash.0 ]; then echo "=== CDEV DEMO: physmap-flash.0 not bound, cannot run"; return; fi
+	"$cdev_demo" hold /dev/mtd0 $d/unbind physmap-flash.0 2>&1 | tee $R/demo.txt
+	sleep 2
+	echo "=== CDEV DEMO: /proc/mtd after unbind:"; cat /proc/mtd
+	echo "=== CDEV DEMO DONE"
+}
+
+case $mode in
+tests) run_selftests ;;
+demo) run_demo ;;
+esac
+
+# kmemleak: two explicit scans a few seconds apart (objects must be seen unreferenced twice)
+if [ -w /sys/kernel/debug/kmemleak ]; then
+	echo "=== CDEV KMEMLEAK scan"
+	echo scan >/sys/kernel/debug/kmemleak; sleep 5; echo scan >/sys/kernel/debug/kmemleak
+	cat /sys/kernel/debug/kmemleak >$R/kmemleak.txt
+	echo "=== CDEV KMEMLEAK report ($(grep -c 'unreferenced object' $R/kmemleak.txt) objects):"
+	cat $R/kmemleak.txt
+else
+	echo "=== CDEV KMEMLEAK not available" | tee $R/kmemleak.txt
+fi
+echo "=== CDEV GUEST DONE uptime=$(cut -d' ' -f1 /proc/uptime)"
+echo done >$R/guest-done
+sync
+umount "$R" 2>/dev/null
+echo o >/proc/sysrq-trigger
+sleep 10

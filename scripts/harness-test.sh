@@ -1,0 +1,43 @@
+#!/bin/bash
+# Self-test of the workbench: splat detector, TAP counter, patch-series apply (on a scratch index).
+# Cheap (a few seconds). Prints "harness: ok" or "harness: FAILED (n)".
+set -uo pipefail
+. "$(dirname "$0")/common.sh"
+FX=$REPO/scripts/tests/fixtures
+fails=0 n=0
+t() { # t NAME EXPECTED_RC CMD... ; extra check via $GREP on output
+	local name=$1 want=$2; shift 2
+	local out rc
+	out=$("$@" 2>&1); rc=$?
+	n=$((n + 1))
+	if [ "$want" = nonzero ] && [ $rc != 0 ]; then rc=nonzero; fi
+	if [ "$rc" != "$want" ]; then
+		echo "harness FAIL: $name: exit $rc, wanted $want"; echo "$out" | sed 's/^/    /' | head -20; fails=$((fails + 1)); return
+	fi
+	if [ -n "${GREP:-}" ] && ! grep -qE -- "$GREP" <<<"$out"; then
+		echo "harness FAIL: $name: output lacks /$GREP/"; echo "$out" | sed 's/^/    /' | head -20; fails=$((fails + 1)); return
+	fi
+	echo "harness ok: $name"
+}
+SC=$REPO/scripts/splat-check
+KT="python3 $REPO/scripts/ktap.py count"
+GREP='clean' t "splat-check passes a clean log (KASAN in cmdline/test names)" 0 $SC "$FX/console-clean.log"
+GREP='BUG: KASAN: slab-use-after-free in mtdchar_read' t "splat-check quotes a KASAN report" 1 $SC "$FX/console-kasan.log"
+GREP='possible circular locking' t "splat-check: lockdep" 1 $SC "$FX/console-lockdep.log"
+GREP='unreferenced object' t "splat-check: kmemleak" 1 $SC "$FX/console-kmemleak.log"
+GREP='blocked for more than' t "splat-check: hung task" 1 $SC "$FX/console-hung.log"
+GREP='5 passed, 1 failed, 1 skipped' t "ktap count: nested + parameterised" 1 $KT "$FX/ktap-good.tap"
+GREP='truncated' t "ktap count: truncated KTAP is a failure" 1 $KT "$FX/ktap-truncated.tap"
+GREP='2 passed, 1 failed' t "ktap count: kselftest TAP" 1 $KT "$FX/tap-selftests.tap"
+GREP='truncated' t "ktap count: crashed selftest program" 1 $KT "$FX/tap-crashed.tap"
+GREP='0 passed, 1 failed.*' t "ktap count: missing file is a failure" 1 $KT "$FX/does-not-exist.tap"
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+python3 "$REPO/scripts/ktap.py" extract "$FX/console-clean.log" "$tmp/x.tap" >/dev/null
+GREP='2 passed, 0 failed' t "ktap extract from a console log" 0 $KT "$tmp/x.tap"
+if [ -d "$LINUX/.git" ]; then
+	GREP='^[0-9a-f]{40}$' t "tree: good fixture series applies (scratch index)" 0 "$REPO/scripts/tree.sh" chain "$FX/patches-good"
+	GREP='patch 0002-broken-fixture-does-not-apply.patch .*does not apply' t "tree: broken patch reported by name" 1 "$REPO/scripts/tree.sh" chain "$FX/patches-broken"
+else
+	echo "harness: build/linux missing, patch-apply checks skipped (run make tree)"
+fi
+if [ $fails = 0 ]; then echo "harness: ok ($n checks)"; else echo "harness: FAILED ($fails of $n checks)"; exit 1; fi

@@ -1,0 +1,258 @@
+#!/bin/bash
+# Manage build/linux: base unpack, patch series + overlay as commits, and the reverse (refresh).
+#
+#   tree.sh apply            unpack base if needed, rebuild the commit chain base+patches+overlay
+#                            and move build/linux to it, writing only files whose content changed
+#   tree.sh chain PATCHDIR   build the chain for PATCHDIR/series in a temporary index (no overlay,
+#                            work tree untouched), print the resulting commit id (harness self-test)
+#   tree.sh refresh          export commits in build/linux as patches/ and overlay files back to repo
+#   tree.sh stock            git worktree of the base commit at build/linux-stock (for make demo)
+#   tree.sh version          print the base version
+#
+# env: FORCE=1 lets `apply` discard commits made in build/linux that were not exported by refresh.
+set -euo pipefail
+. "$(dirname "$0")/common.sh"
+
+BASE_REF=refs/tags/cdev-base
+GEN_REF=refs/cdev/generated
+G() { git -C "$LINUX" -c core.quotepath=off "$@"; }
+TMPS=()
+trap 'rm -rf "${TMPS[@]}"' EXIT
+
+ensure_base() {
+	[ -d "$LINUX/.git" ] && G rev-parse -q --verify $BASE_REF >/dev/null && return 0
+	[ -f "$BASE_TARBALL" ] || die "$BASE_TARBALL missing (run make deps: apt-get install $BASE_PKG)"
+	info "unpacking $BASE_TARBALL into $LINUX (one-time, ~1-2 min)"
+	local tmp=$LINUX.unpack
+	rm -rf "$tmp"; mkdir -p "$tmp"
+	tar -xJf "$BASE_TARBALL" --strip-components=1 -C "$tmp"
+	(
+		cd "$tmp"
+		git init -q -b main .
+		git config user.name "cdev-revoke workbench"; git config user.email workbench@localhost
+		git config gc.auto 0; git config core.autocrlf false; git config advice.detachedHead false
+		git config core.untrackedCache true
+		# -f: the tarball is the truth, even files matched by the kernel's .gitignore
+		git add -A -f .
+		local kv pv d
+		kv=$(make -s kernelversion); pv=$(dpkg-query -W -f='${Version}' "$BASE_PKG" 2>/dev/null || echo unknown)
+		d="2000-01-01T00:00:00 +0000"
+		GIT_AUTHOR_DATE=$d GIT_COMMITTER_DATE=$d git commit -q -m "base: Linux $kv from Debian $BASE_PKG $pv" \
+			-m "Unpacked from $BASE_TARBALL, unmodified."
+		git tag cdev-base
+		git update-ref $GEN_REF HEAD
+	)
+	rm -rf "$LINUX"; mv "$tmp" "$LINUX"
+}
+
+# read_series DIR -> patch file names, comments and blank lines removed
+read_series() {
+	local dir=$1
+	[ -f "$dir/series" ] || return 0
+	sed -e 's/#.*//' -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//' "$dir/series" | grep -v '^$' || true
+}
+
+# overlay_files -> paths (relative to repo) of the repo overlay: tracked + untracked-not-ignored, existing
+overlay_files() {
+	local d
+	git -C "$REPO" -c core.quotepath=off ls-files -co --exclude-standard -- "${OVERLAY_DIRS[@]}" | sort -u |
+		while IFS= read -r d; do [ -f "$REPO/$d" ] || [ -L "$REPO/$d" ] && echo "$d"; done || true
+}
+
+# build_chain PATCHDIR WITH_OVERLAY -> prints commit id; on a failing patch prints its name and error, exits 1
+build_chain() {
+	local pdir=$1 with_overlay=$2 tmp parent tree p n=0
+	tmp=$(mktemp -d)
+	CHAIN_TMP=$tmp; trap 'rm -rf "$CHAIN_TMP"' EXIT # build_chain runs in a subshell: $(build_chain ...)
+	export GIT_INDEX_FILE=$tmp/index
+	G read-tree $BASE_REF
+	parent=$(G rev-parse $BASE_REF^{commit})
+	while IFS= read -r p; do
+		n=$((n + 1))
+		local f=$pdir/$p
+		[ -f "$f" ] || { echo "ERROR: patch $p listed in $pdir/series does not exist" >&2; return 1; }
+		G mailinfo "$tmp/msg" "$tmp/patch" <"$f" >"$tmp/info" || { echo "ERROR: patch $p: cannot parse mail headers" >&2; return 1; }
+		if ! [ -s "$tmp/patch" ]; then echo "ERROR: patch $p contains no diff" >&2; return 1; fi
+		if ! G apply --cached -v --whitespace=nowarn "$tmp/patch" >"$tmp/apply.log" 2>&1; then
+			{
+				echo "ERROR: patch $p (#$n in $pdir/series) does not apply:"
+				grep -vE '^(Checking patch|Applied patch|Applying patch)' "$tmp/apply.log" | sed 's/^/    /' | head -60
+			} >&2
+			return 1
+		fi
+		local an ae ad subj
+		an=$(sed -n 's/^Author: //p' "$tmp/info"); ae=$(sed -n 's/^Email: //p' "$tmp/info")
+		ad=$(sed -n 's/^Date: //p' "$tmp/info"); subj=$(sed -n 's/^Subject: //p' "$tmp/info")
+		[ -n "$ad" ] || ad="2000-01-01T00:00:00 +0000"
+		tree=$(G write-tree)
+		parent=$( { echo "$subj"; if [ -s "$tmp/msg" ]; then echo; cat "$tmp/msg"; fi; } |
+			GIT_AUTHOR_NAME=${an:-unknown} GIT_AUTHOR_EMAIL=${ae:-unknown} GIT_AUTHOR_DATE=$ad GIT_COMMITTER_DATE=$ad \
+			G commit-tree "$tree" -p "$parent")
+	done < <(read_series "$pdir")
+	if [ "$with_overlay" = 1 ]; then
+		local list=$tmp/overlay
+		overlay_files >"$list"
+		if [ -s "$list" ]; then
+			local shas
+			shas=$(sed "s|^|$REPO/|" "$list" | G hash-object -w --no-filters --stdin-paths)
+			paste <(while IFS= read -r p; do
+					if [ -L "$REPO/$p" ]; then echo 120000; elif [ -x "$REPO/$p" ]; then echo 100755; else echo 100644; fi
+				done <"$list") <(echo "$shas") "$list" |
+				awk -F'\t' '{ printf "%s %s\t%s\n", $1, $2, $3 }' | G update-index --index-info
+			tree=$(G write-tree)
+			if [ "$tree" != "$(G rev-parse "$parent^{tree}")" ]; then
+				parent=$(echo "$OVERLAY_SUBJECT" | GIT_AUTHOR_NAME="cdev-revoke workbench" GIT_AUTHOR_EMAIL=workbench@localhost \
+					GIT_AUTHOR_DATE="2000-01-01T00:00:00 +0000" GIT_COMMITTER_DATE="2000-01-01T00:00:00 +0000" \
+					G commit-tree "$tree" -p "$parent")
+			fi
+		fi
+	fi
+	unset GIT_INDEX_FILE
+	echo "$parent"
+}
+
+# sync_worktree OLD NEW: make the work tree of build/linux match NEW, writing only changed files
+sync_worktree() {
+	local old=$1 new=$2 meta path om nm os ns st cur conflicts=() writes=()
+	while IFS=$'\t' read -r meta path; do
+		read -r om nm os ns st <<<"${meta#:}"
+		if [ -e "$LINUX/$path" ] || [ -L "$LINUX/$path" ]; then
+			if [ -L "$LINUX/$path" ]; then cur=$(readlink "$LINUX/$path" | G hash-object --stdin); else cur=$(G hash-object --no-filters "$LINUX/$path"); fi
+		else cur=0000000000000000000000000000000000000000; fi
+		if [ "$st" = D ]; then
+			[ "$cur" = "$os" ] || [ "$cur" = 0000000000000000000000000000000000000000 ] || conflicts+=("$path")
+			writes+=("D $path $ns $nm")
+			continue
+		fi
+		# already the wanted content: do not touch (keeps the mtime)
+		if [ "$cur" = "$ns" ]; then
+			[ "$nm" = 100755 ] && chmod +x "$LINUX/$path"
+			continue
+		fi
+		if [ "$cur" != "$os" ] && [ "$cur" != 0000000000000000000000000000000000000000 ] && [ "$os" != 0000000000000000000000000000000000000000 ]; then
+			conflicts+=("$path")
+		fi
+		writes+=("W $path $ns $nm")
+	done < <(G diff-tree -r --no-renames "$old" "$new")
+	if [ ${#conflicts[@]} -gt 0 ] && [ "${FORCE:-0}" != 1 ]; then
+		echo "ERROR: uncommitted local changes in build/linux would be overwritten:" >&2
+		printf '    %s\n' "${conflicts[@]}" >&2
+		echo "  commit them and run 'make refresh', or discard them, or use FORCE=1" >&2
+		return 1
+	fi
+	local w op sha mode
+	for w in "${writes[@]}"; do
+		read -r op path sha mode <<<"$w"
+		if [ "$op" = D ]; then rm -f "$LINUX/$path"; echo "  removed $path"; continue; fi
+		mkdir -p "$(dirname "$LINUX/$path")"
+		if [ "$mode" = 120000 ]; then
+			rm -f "$LINUX/$path"; ln -s "$(G cat-file blob "$sha")" "$LINUX/$path"
+		else
+			G cat-file blob "$sha" >"$LINUX/$path.cdev-tmp"
+			[ "$mode" = 100755 ] && chmod +x "$LINUX/$path.cdev-tmp"
+			mv -f "$LINUX/$path.cdev-tmp" "$LINUX/$path"
+		fi
+		echo "  wrote $path"
+	done
+	G reset -q "$new"
+	G update-index -q --refresh >/dev/null || true
+}
+
+cmd_apply() {
+	ensure_base
+	echo "$(base_version)"
+	local old new gen
+	old=$(G rev-parse HEAD)
+	gen=$(G rev-parse -q --verify $GEN_REF || true)
+	if [ "$old" != "$gen" ] && [ "${FORCE:-0}" != 1 ]; then
+		echo "ERROR: build/linux HEAD ($(G log -1 --format='%h %s' HEAD)) has commits that were not made by 'make tree'." >&2
+		echo "  run 'make refresh' to export them into patches/ and the overlay first, or FORCE=1 to discard them" >&2
+		return 1
+	fi
+	new=$(build_chain "$REPO/patches" 1) || return 1
+	[ -n "$new" ] || return 1
+	if [ "$old" = "$new" ]; then
+		info "build/linux up to date ($(G log -1 --format=%h HEAD), $(read_series "$REPO/patches" | wc -l) patches)"
+	else
+		info "moving build/linux $(G rev-parse --short "$old") -> $(G rev-parse --short "$new")"
+		sync_worktree "$old" "$new" || return 1
+		G update-ref $GEN_REF "$new"
+	fi
+	G log --oneline --reverse "$BASE_REF~0..HEAD" | sed 's/^/  /'
+	true
+}
+
+cmd_chain() {
+	[ -d "$LINUX/.git" ] || die "build/linux missing (make tree)"
+	( build_chain "$1" 0 )
+}
+
+cmd_refresh() {
+	ensure_base
+	local tmp p ovl
+	tmp=$(mktemp -d); TMPS+=("$tmp")
+	ovl=$tmp/overlay
+	# overlay paths: files of the repo overlay, plus files in build/linux (committed or untracked)
+	# under the overlay dirs that do not exist in the base
+	{
+		overlay_files
+		G diff --name-only --diff-filter=A $BASE_REF HEAD -- "${OVERLAY_DIRS[@]}"
+		G ls-files -o --exclude-standard -- "${OVERLAY_DIRS[@]}"
+	} | sort -u >"$ovl"
+	# 1. patches: commits base..HEAD restricted to non-overlay paths
+	local excl=()
+	while IFS= read -r p; do excl+=(":(exclude,literal)$p"); done <"$ovl"
+	mkdir -p "$tmp/p"
+	G format-patch -q --zero-commit --no-signature -o "$tmp/p" $BASE_REF..HEAD -- . "${excl[@]}" >/dev/null
+	local old_series=() new_names=()
+	mapfile -t old_series < <(read_series "$REPO/patches")
+	for p in "${old_series[@]}"; do
+		[ -f "$tmp/p/$p" ] || rm -f "$REPO/patches/$p"
+	done
+	for p in "$tmp"/p/*.patch; do
+		[ -e "$p" ] || continue
+		local b; b=$(basename "$p"); new_names+=("$b")
+		if ! cmp -s "$p" "$REPO/patches/$b"; then cp "$p" "$REPO/patches/$b"; echo "  patches/$b"; fi
+	done
+	{
+		[ -f "$REPO/patches/series" ] && grep '^#' "$REPO/patches/series" || echo "# patch series, applied in order by 'make tree' (written by 'make refresh')"
+		[ ${#new_names[@]} -gt 0 ] && printf '%s\n' "${new_names[@]}"
+	} >"$tmp/series"
+	cmp -s "$tmp/series" "$REPO/patches/series" || cp "$tmp/series" "$REPO/patches/series"
+	info "patches/series: ${#new_names[@]} patches"
+	# 2. overlay files back into the repo (work tree content of build/linux)
+	while IFS= read -r p; do
+		if [ -f "$LINUX/$p" ]; then
+			if ! cmp -s "$LINUX/$p" "$REPO/$p"; then
+				mkdir -p "$(dirname "$REPO/$p")"; cp -p "$LINUX/$p" "$REPO/$p"; echo "  overlay: $p"
+			fi
+		elif [ -f "$REPO/$p" ]; then
+			echo "  WARNING: $p is in the repo overlay but deleted in build/linux; remove it from the repo yourself"
+		fi
+	done <"$ovl"
+	local dirty
+	dirty=$(G status --porcelain --untracked-files=no | awk '{print $2}' | grep -vxF -f "$ovl" || true)
+	[ -z "$dirty" ] || { echo "  WARNING: uncommitted changes to non-overlay files are not exported:"; echo "$dirty" | sed 's/^/    /'; }
+	# 3. regenerate build/linux from what was exported (content should be identical)
+	FORCE=1 cmd_apply
+}
+
+cmd_stock() {
+	ensure_base
+	if [ ! -e "$STOCK/.git" ]; then
+		info "creating stock worktree $STOCK at the base commit"
+		G worktree prune
+		G worktree add -q --detach "$STOCK" $BASE_REF
+	fi
+	[ "$(git -C "$STOCK" rev-parse HEAD)" = "$(G rev-parse $BASE_REF^{commit})" ] || die "$STOCK is not at the base commit"
+}
+
+case "${1:-apply}" in
+apply) cmd_apply ;;
+chain) cmd_chain "$2" ;;
+refresh) cmd_refresh ;;
+stock) cmd_stock ;;
+base) ensure_base; base_version ;;
+version) base_version ;;
+*) die "usage: $0 apply|chain DIR|refresh|stock|version" ;;
+esac

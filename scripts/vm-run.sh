@@ -1,0 +1,70 @@
+#!/bin/bash
+# vm-run.sh BZIMAGE MODE CONSOLE_LOG RESULTS_DIR [extra guest env=val ...]
+# Boots the test kernel under QEMU (-smp 2) with the host root over read-only 9p, RESULTS_DIR as a
+# writable 9p share, and a second pflash unit (physmap-flash.0 -> /dev/mtd0). The console goes
+# to CONSOLE_LOG (and to stdout when VERBOSE=1).  env: ACCEL (kvm|tcg; default: probed once),
+# VM_TIMEOUT (s, default 900), MEM (default 1G), SMP (default 2)
+set -uo pipefail
+. "$(dirname "$0")/common.sh"
+IMG=$1 MODE=$2 LOG=$3 RDIR=$4; shift 4
+[ -f "$IMG" ] || die "no kernel image $IMG"
+mkdir -p "$RDIR" "$OUT/vm-img"
+RDIR=$(readlink -f "$RDIR")
+rm -f "$RDIR/guest-done" "$RDIR/selftests.tap" "$RDIR/kmemleak.txt" "$RDIR/demo.txt"
+# second pflash unit, 256K: a recognisable pattern so reads return non-trivial data
+PF=$OUT/vm-img/pflash1.img
+if [ ! -f "$PF" ]; then
+	python3 -c "
+import sys
+hdr = b'cdev_revoke pflash test image\n'
+body = bytes((i * 7 + (i >> 8)) & 0xff for i in range(256 * 1024 - len(hdr)))
+open(sys.argv[1], 'wb').write(hdr + body)" "$PF"
+fi
+# the physmap driver may write (e.g. nothing for reads); reset the image each boot
+cp "$PF" "$OUT/vm-img/pflash1-run-$MODE.img"
+
+qemu_cmd() { # $1 = accel
+	local accel=$1
+	[ "$accel" = tcg ] && accel=tcg,thread=multi
+	echo qemu-system-x86_64 -accel "$accel" -smp "${SMP:-2}" -m "${MEM:-1G}" \
+		-nodefaults -nographic -no-reboot -serial stdio \
+		-drive if=pflash,format=raw,unit=0,file=/usr/share/seabios/bios-256k.bin,readonly=on \
+		-drive if=pflash,format=raw,unit=1,file="$OUT/vm-img/pflash1-run-$MODE.img" \
+		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+		-virtfs local,path="$RDIR",mount_tag=results,security_model=none,multidevs=remap \
+		-kernel "$IMG"
+}
+APPEND="console=ttyS0 panic=-1 root=hostroot rootfstype=9p rootflags=trans=virtio,version=9p2000.L ro init=$REPO/scripts/guest-init.sh cdev_mode=$MODE cdev_results=$RDIR $*"
+
+# KVM: /dev/kvm exists here but guests hang (nested virt). Use it only if a probe guest boots.
+probe_kvm() {
+	local f=$OUT/kvm-probe.txt
+	if [ -f "$f" ]; then cat "$f"; return; fi
+	local r=tcg
+	if [ -w /dev/kvm ]; then
+		# shellcheck disable=SC2046
+		if timeout 25 $(qemu_cmd kvm) -append "console=ttyS0 panic=-1 root=hostroot rootfstype=9p rootflags=trans=virtio,version=9p2000.L ro init=$REPO/scripts/guest-init.sh cdev_mode=probe cdev_results=$RDIR" \
+			2>&1 | grep -q '=== CDEV GUEST PROBE OK'; then r=kvm; fi
+	fi
+	echo $r | tee "$f"
+}
+ACCEL=${ACCEL:-$(probe_kvm)}
+info "booting $(basename "$IMG") mode=$MODE accel=$ACCEL smp=${SMP:-2} (console: $LOG)"
+start=$(date +%s)
+# shellcheck disable=SC2046
+if [ "${VERBOSE:-0}" = 1 ]; then
+	timeout "${VM_TIMEOUT:-900}" $(qemu_cmd "$ACCEL") -append "$APPEND" </dev/null 2>&1 | tee "$LOG"
+	rc=${PIPESTATUS[0]}
+else
+	timeout "${VM_TIMEOUT:-900}" $(qemu_cmd "$ACCEL") -append "$APPEND" </dev/null >"$LOG" 2>&1
+	rc=$?
+fi
+end=$(date +%s)
+[ $rc = 124 ] && echo "ERROR: VM timed out after ${VM_TIMEOUT:-900} s"
+if [ -f "$RDIR/guest-done" ]; then
+	info "VM finished in $((end - start)) s (qemu exit $rc)"
+else
+	echo "ERROR: guest did not finish (qemu exit $rc); last console lines:"; tail -25 "$LOG"
+	exit 1
+fi
+exit 0

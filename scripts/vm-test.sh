@@ -1,0 +1,56 @@
+#!/bin/bash
+# VM test: build the x86_64 debug kernel (KUnit built in) + the cdev_revoke selftests, boot under
+# QEMU -smp 2 with the host root over 9p, collect:
+#   build/results/vm-console.log   full serial console
+#   build/results/kunit-x86_64.tap KUnit KTAP extracted from the console
+#   build/results/vm/selftests.tap kselftest TAP written by the guest
+#   build/results/vm/kmemleak.txt  kmemleak report after two explicit scans
+# env: FALLBACK=1 replaces the project-only KUnit symbol by CONFIG_LIST_KUNIT_TEST (harness testing)
+set -uo pipefail
+. "$(dirname "$0")/common.sh"
+B=$OUT/vm
+ST=$OUT/selftests/cdev_revoke
+mkdir -p "$RES/vm" "$OUT/frag"
+rm -f "$RES/vm-console.log" "$RES/kunit-x86_64.tap" "$RES"/vm/*.tap "$RES/vm-splat.txt"
+[ -d "$LINUX/.git" ] || die "build/linux missing: run make tree"
+rc=0
+
+frags=("$REPO/vm/base.config" "$REPO/vm/debug.config" "$REPO/vm/9p-root.config")
+stcfg=$REPO/tools/testing/selftests/cdev_revoke/config
+if [ "${FALLBACK:-0}" = 1 ]; then
+	grep -v CDEV_REVOKE "$stcfg" >"$OUT/frag/selftests-fallback.config"
+	echo CONFIG_LIST_KUNIT_TEST=y >>"$OUT/frag/selftests-fallback.config"
+	stcfg=$OUT/frag/selftests-fallback.config
+fi
+frags+=("$stcfg")
+"$REPO/scripts/build-kernel.sh" "$LINUX" "$B" vm "${frags[@]}"
+brc=$?
+if [ $brc = 3 ]; then
+	echo "ERROR: the VM kernel lacks requested options (see above); continuing so the tests still run"
+	rc=1
+elif [ $brc != 0 ]; then
+	exit 1
+fi
+
+info "building selftests (tools/testing/selftests/cdev_revoke -> $ST)"
+mkdir -p "$ST"
+if ! make -C "$LINUX/tools/testing/selftests/cdev_revoke" OUTPUT="$ST" KHDR_INCLUDES="-isystem $B/usr/include" \
+	>"$RES/selftests-build.log" 2>&1; then
+	cat "$RES/selftests-build.log" | tail -40
+	die "selftests build failed (log: $RES/selftests-build.log)"
+fi
+grep -E 'warning:' "$RES/selftests-build.log" | head -20
+: >"$ST/list"
+for t in $(make -s -C "$LINUX/tools/testing/selftests/cdev_revoke" OUTPUT="$ST" emit_tests | sed 's/^[^:]*://'); do
+	if [ -x "$ST/$t" ]; then echo "$ST/$t"; else echo "$LINUX/tools/testing/selftests/cdev_revoke/$t"; fi
+done >>"$ST/list"
+info "selftests: $(wc -l <"$ST/list") programs: $(xargs -n1 basename <"$ST/list" | tr '\n' ' ')"
+
+"$REPO/scripts/vm-run.sh" "$B/arch/x86/boot/bzImage" tests "$RES/vm-console.log" "$RES/vm" "cdev_tests=$ST/list" || rc=1
+python3 "$REPO/scripts/ktap.py" extract "$RES/vm-console.log" "$RES/kunit-x86_64.tap" || rc=1
+if ! "$REPO/scripts/splat-check" "$RES/vm-console.log" >"$RES/vm-splat.txt"; then
+	cat "$RES/vm-splat.txt"; rc=1
+else
+	cat "$RES/vm-splat.txt"
+fi
+exit $rc
