@@ -3,7 +3,7 @@
 REPO=${REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 BUILD=${BUILD:-$REPO/build}
 LINUX=${LINUX:-$BUILD/linux}
-STOCK=${STOCK:-$BUILD/linux-stock}
+STOCK=${STOCK:-$BUILD/stock/linux}  # same depth as build/linux so ccache (BASEDIR) hits across both
 OUT=${OUT:-$BUILD/out}
 RES=${RES:-$BUILD/results}
 BASE_TARBALL=${BASE_TARBALL:-/usr/src/linux-source-6.12.tar.xz}

@@ -6,7 +6,7 @@
 #   tree.sh chain PATCHDIR   build the chain for PATCHDIR/series in a temporary index (no overlay,
 #                            work tree untouched), print the resulting commit id (harness self-test)
 #   tree.sh refresh          export commits in build/linux as patches/ and overlay files back to repo
-#   tree.sh stock            git worktree of the base commit at build/linux-stock (for make demo)
+#   tree.sh stock            git worktree of the base commit at build/stock/linux (for make demo)
 #   tree.sh version          print the base version
 #
 # env: FORCE=1 lets `apply` discard commits made in build/linux that were not exported by refresh.

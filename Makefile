@@ -1,0 +1,66 @@
+# cdev_revoke workbench. `make check` = all tests, `make demo` = the seed scenario.
+# Variables: KUNITCONFIG=path (default .kunitconfig), FALLBACK=1 (use an existing KUnit suite in place
+# of the project's, for testing the harness before the kernel code lands), JOBS, CCACHE_DIR, ACCEL.
+SHELL := /bin/bash
+REPO := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+export REPO
+ifeq ($(FALLBACK),1)
+KUNITCONFIG ?= $(REPO)/scripts/tests/fallback.kunitconfig
+export FALLBACK
+endif
+ifneq ($(KUNITCONFIG),)
+export KUNITCONFIG
+endif
+S := $(REPO)/scripts
+
+.PHONY: all check deps tree refresh kunit vm-test harness-test demo version clean distclean ccache-stats help
+all: help
+
+help:
+	@echo "make check         deps + tree + harness-test + kunit + vm-test, ends with 'N passed, N failed'"
+	@echo "make demo          seed scenario (mtdchar use-after-free) on the stock and on our kernel"
+	@echo "make deps          install missing Debian packages (root)"
+	@echo "make tree          build/linux = base + patches/series + overlay (only changed files rewritten)"
+	@echo "make refresh       export commits/overlay edits made in build/linux back to patches/ and the repo"
+	@echo "make kunit         UML KUnit with .kunitconfig (KUNITCONFIG=... to override)"
+	@echo "make vm-test       x86_64 debug VM kernel: KUnit at boot + kselftests under QEMU -smp 2"
+	@echo "make harness-test  self-test of the workbench scripts"
+	@echo "results: build/results/"
+
+check:
+	@$(S)/check.sh
+
+deps:
+	@$(S)/deps.sh
+
+tree:
+	@$(S)/tree.sh apply
+
+refresh:
+	@$(S)/tree.sh refresh
+
+version:
+	@$(S)/tree.sh version
+
+kunit:
+	@$(S)/kunit.sh && python3 $(S)/ktap.py count $(REPO)/build/results/kunit-uml.tap
+
+vm-test:
+	@rc=0; $(S)/vm-test.sh || rc=1; \
+	python3 $(S)/ktap.py count $(REPO)/build/results/kunit-x86_64.tap $(REPO)/build/results/vm/selftests.tap || rc=1; exit $$rc
+
+harness-test:
+	@$(S)/harness-test.sh
+
+demo:
+	@$(S)/demo.sh
+
+ccache-stats:
+	@. $(S)/common.sh; ccache -s
+
+clean:
+	rm -rf build/out build/results
+
+distclean:
+	@if [ -d build/stock/linux ]; then git -C build/linux worktree remove --force ../stock/linux || true; fi
+	rm -rf build
