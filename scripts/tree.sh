@@ -13,14 +13,15 @@
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
-BASE_REF=refs/tags/cdev-base
+BASE_REF=refs/tags/cdev-base   # the unmodified tarball
+DEV_REF=refs/tags/cdev-dev     # base + .gitignore without Debian's top-level "/*" rule; patches start here
 GEN_REF=refs/cdev/generated
 G() { git -C "$LINUX" -c core.quotepath=off "$@"; }
 TMPS=()
 trap 'rm -rf "${TMPS[@]}"' EXIT
 
 ensure_base() {
-	[ -d "$LINUX/.git" ] && G rev-parse -q --verify $BASE_REF >/dev/null && return 0
+	if [ -d "$LINUX/.git" ] && G rev-parse -q --verify $BASE_REF >/dev/null; then ensure_dev; return 0; fi
 	[ -f "$BASE_TARBALL" ] || die "$BASE_TARBALL missing (run make deps: apt-get install $BASE_PKG)"
 	info "unpacking $BASE_TARBALL into $LINUX (one-time, ~1-2 min)"
 	local tmp=$LINUX.unpack
@@ -43,6 +44,22 @@ ensure_base() {
 		git update-ref $GEN_REF HEAD
 	)
 	rm -rf "$LINUX"; mv "$tmp" "$LINUX"
+	ensure_dev
+}
+
+# Debian's .gitignore ends with "/*" + "!/debian/" (ignore everything at the top level), which hides
+# every new file from git status/add in build/linux. The chain therefore starts at cdev-dev: the base
+# with those two lines removed (deterministic commit, created with plumbing, nothing checked out).
+ensure_dev() {
+	G rev-parse -q --verify $DEV_REF >/dev/null && return 0
+	local blob tree c d="2000-01-01T00:00:00 +0000"
+	blob=$(G show $BASE_REF:.gitignore | sed -e '\|^/\*$|d' -e '\|^!/debian/$|d' | G hash-object -w --stdin)
+	tree=$( (export GIT_INDEX_FILE=$LINUX/.git/cdev-dev-index; G read-tree $BASE_REF &&
+		G update-index --cacheinfo 100644,"$blob",.gitignore && G write-tree); rm -f "$LINUX/.git/cdev-dev-index")
+	c=$(echo "workbench: drop Debian's top-level ignore-all rule from .gitignore" |
+		GIT_AUTHOR_NAME="cdev-revoke workbench" GIT_AUTHOR_EMAIL=workbench@localhost GIT_AUTHOR_DATE=$d GIT_COMMITTER_DATE=$d \
+		G commit-tree "$tree" -p $BASE_REF)
+	G tag cdev-dev "$c"
 }
 
 # read_series DIR -> patch file names, comments and blank lines removed
@@ -65,8 +82,8 @@ build_chain() {
 	tmp=$(mktemp -d)
 	CHAIN_TMP=$tmp; trap 'rm -rf "$CHAIN_TMP"' EXIT # build_chain runs in a subshell: $(build_chain ...)
 	export GIT_INDEX_FILE=$tmp/index
-	G read-tree $BASE_REF
-	parent=$(G rev-parse $BASE_REF^{commit})
+	G read-tree $DEV_REF
+	parent=$(G rev-parse $DEV_REF^{commit})
 	while IFS= read -r p; do
 		n=$((n + 1))
 		local f=$pdir/$p
@@ -178,7 +195,7 @@ cmd_apply() {
 		sync_worktree "$old" "$new" || return 1
 		G update-ref $GEN_REF "$new"
 	fi
-	G log --oneline --reverse "$BASE_REF~0..HEAD" | sed 's/^/  /'
+	G log --oneline --reverse "$BASE_REF..HEAD" | sed 's/^/  /'
 	true
 }
 
@@ -196,14 +213,14 @@ cmd_refresh() {
 	# under the overlay dirs that do not exist in the base
 	{
 		overlay_files
-		G diff --name-only --diff-filter=A $BASE_REF HEAD -- "${OVERLAY_DIRS[@]}"
+		G diff --name-only --diff-filter=A $DEV_REF HEAD -- "${OVERLAY_DIRS[@]}"
 		G ls-files -o --exclude-standard -- "${OVERLAY_DIRS[@]}"
 	} | sort -u >"$ovl"
 	# 1. patches: commits base..HEAD restricted to non-overlay paths
 	local excl=()
 	while IFS= read -r p; do excl+=(":(exclude,literal)$p"); done <"$ovl"
 	mkdir -p "$tmp/p"
-	G format-patch -q --zero-commit --no-signature -o "$tmp/p" $BASE_REF..HEAD -- . "${excl[@]}" >/dev/null
+	G format-patch -q --zero-commit --no-signature -o "$tmp/p" $DEV_REF..HEAD -- . "${excl[@]}" >/dev/null
 	local old_series=() new_names=()
 	mapfile -t old_series < <(read_series "$REPO/patches")
 	for p in "${old_series[@]}"; do
