@@ -1,0 +1,1101 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit tests for cdev_revoke.  Compiled into fs/cdev_revoke.c (see the
+ * end of that file) so that they can reach its internals and inject
+ * delays at the interesting points of a revocation.
+ *
+ * The mock driver keeps its private data in a structure that each test
+ * frees right after cdev_revoke() returns, like a real driver would at
+ * unbind, so a method called after revocation is a KASAN report.  Its
+ * counters live in test memory and survive the driver.
+ */
+
+#include <kunit/test.h>
+#include <linux/delay.h>
+#include <linux/eventpoll.h>
+#include <linux/file.h>
+#include <linux/kthread.h>
+#include <linux/namei.h>
+#include <linux/random.h>
+#include <linux/uio.h>
+
+#include "internal.h"
+
+#define KT_PATH		"/cdev_revoke_kunit"
+#define KT_IOC_PLAIN	0x4b01
+#define KT_IOC_PARK	0x4b02
+#define KT_IOC_SELF	0x4b03
+#define KT_PLAIN_RET	42
+#define KT_TIMEOUT	(10 * HZ)
+
+enum kt_park {
+	KT_PARK_NONE,
+	KT_PARK_GATE,	/* wait for the test; ignores kicks */
+	KT_PARK_KICK,	/* sleep until the kick hook says the device is gone */
+};
+
+/* Test memory: survives the driver. */
+struct kt_counts {
+	atomic_t seq;
+	atomic_t opens;
+	atomic_t releases;
+	atomic_t calls;
+	atomic_t after_revoke;
+	atomic_t fasync_off;
+	atomic_t kicks;
+	atomic_t kick_files;
+	int kick_seq;
+	int kick_file_seq;
+	int fasync_off_seq;
+	int release_seq;
+	bool revoked;
+	struct task_struct *revoker;
+	atomic_t released_by_revoke;
+};
+
+/* The driver's private data: freed when the device is revoked. */
+struct kt_drv {
+	wait_queue_head_t wq;
+	struct completion gate;
+	struct completion parked;
+	enum kt_park park;
+	bool gone;
+	__poll_t mask;
+	struct fasync_struct *fasync;
+	struct cdev *cdev;
+};
+
+static struct kt_counts *kt_c;
+static struct kt_drv *kt_d;
+
+static int kt_seq(void)
+{
+	return atomic_inc_return(&kt_c->seq);
+}
+
+static void kt_hit(void)
+{
+	atomic_inc(&kt_c->calls);
+	if (READ_ONCE(kt_c->revoked))
+		atomic_inc(&kt_c->after_revoke);
+}
+
+/* Park the calling method as the test asked; returns what to return. */
+static int kt_park(struct kt_drv *d)
+{
+	switch (d->park) {
+	case KT_PARK_GATE:
+		complete(&d->parked);
+		wait_for_completion(&d->gate);
+		return 0;
+	case KT_PARK_KICK:
+		complete(&d->parked);
+		if (wait_event_interruptible(d->wq, READ_ONCE(d->gone)))
+			return -ERESTARTSYS;
+		return -EIO;
+	default:
+		return 0;
+	}
+}
+
+static int kt_open(struct inode *inode, struct file *file)
+{
+	struct kt_drv *d = READ_ONCE(kt_d);
+
+	kt_hit();
+	file->private_data = d;
+	atomic_inc(&kt_c->opens);
+	return kt_park(d);
+}
+
+static int kt_release(struct inode *inode, struct file *file)
+{
+	struct kt_drv *d = file->private_data;
+
+	kt_hit();
+	kt_c->release_seq = kt_seq();
+	atomic_inc(&kt_c->releases);
+	if (current == READ_ONCE(kt_c->revoker))
+		atomic_inc(&kt_c->released_by_revoke);
+	kt_park(d);
+	return 0;
+}
+
+static ssize_t kt_read_iter(struct kiocb *iocb, struct iov_iter *to)
+{
+	struct kt_drv *d = iocb->ki_filp->private_data;
+	size_t n = iov_iter_count(to);
+	int ret;
+
+	kt_hit();
+	ret = kt_park(d);
+	if (ret)
+		return ret;
+	return iov_iter_zero(n, to);
+}
+
+static ssize_t kt_write_iter(struct kiocb *iocb, struct iov_iter *from)
+{
+	struct kt_drv *d = iocb->ki_filp->private_data;
+	size_t n = iov_iter_count(from);
+	int ret;
+
+	kt_hit();
+	ret = kt_park(d);
+	if (ret)
+		return ret;
+	iov_iter_advance(from, n);
+	return n;
+}
+
+static long kt_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct kt_drv *d = file->private_data;
+
+	kt_hit();
+	switch (cmd) {
+	case KT_IOC_PLAIN:
+		return KT_PLAIN_RET + arg;
+	case KT_IOC_PARK:
+		return kt_park(d);
+	case KT_IOC_SELF:
+		cdev_revoke_break_active_protection(file);
+		cdev_revoke(d->cdev);
+		cdev_revoke_unbreak_active_protection(file);
+		return 7;
+	}
+	return -ENOTTY;
+}
+
+static __poll_t kt_poll(struct file *file, poll_table *pt)
+{
+	struct kt_drv *d = file->private_data;
+
+	kt_hit();
+	poll_wait(file, &d->wq, pt);
+	if (kt_park(d))
+		return EPOLLERR;
+	return READ_ONCE(d->mask);
+}
+
+static loff_t kt_llseek(struct file *file, loff_t off, int whence)
+{
+	struct kt_drv *d = file->private_data;
+	int ret;
+
+	kt_hit();
+	ret = kt_park(d);
+	return ret ?: off;
+}
+
+static int kt_fsync(struct file *file, loff_t start, loff_t end, int datasync)
+{
+	kt_hit();
+	return kt_park(file->private_data);
+}
+
+static int kt_flush(struct file *file, fl_owner_t id)
+{
+	kt_hit();
+	return -EIO;
+}
+
+static int kt_fasync(int fd, struct file *file, int on)
+{
+	struct kt_drv *d = file->private_data;
+
+	kt_hit();
+	if (!on) {
+		atomic_inc(&kt_c->fasync_off);
+		kt_c->fasync_off_seq = kt_seq();
+	}
+	return fasync_helper(fd, file, on, &d->fasync);
+}
+
+static int kt_lock(struct file *file, int cmd, struct file_lock *fl)
+{
+	kt_hit();
+	return posix_lock_file(file, fl, NULL);
+}
+
+static const struct file_operations kt_fops = {
+	.owner		= THIS_MODULE,
+	.fop_flags	= FOP_UNSIGNED_OFFSET,
+	.open		= kt_open,
+	.release	= kt_release,
+	.read_iter	= kt_read_iter,
+	.write_iter	= kt_write_iter,
+	.unlocked_ioctl	= kt_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+	.poll		= kt_poll,
+	.llseek		= kt_llseek,
+	.fsync		= kt_fsync,
+	.flush		= kt_flush,
+	.fasync		= kt_fasync,
+	.lock		= kt_lock,
+};
+
+static void kt_kick(struct cdev *cdev)
+{
+	struct kt_drv *d = READ_ONCE(kt_d);
+
+	atomic_inc(&kt_c->kicks);
+	kt_c->kick_seq = kt_seq();
+	WRITE_ONCE(d->gone, true);
+	wake_up_all(&d->wq);
+}
+
+static void kt_kick_file(struct file *file)
+{
+	atomic_inc(&kt_c->kick_files);
+	kt_c->kick_file_seq = kt_seq();
+}
+
+static const struct cdev_revoke_info kt_info = {
+	.kick = kt_kick,
+	.kick_file = kt_kick_file,
+};
+
+/* Per-test fixture: one dev_t and a device node for it. */
+struct kt_ctx {
+	dev_t devt;
+	struct cdev *cdev;
+	struct kt_counts counts;
+};
+
+static int kt_mknod(dev_t devt)
+{
+	struct path parent;
+	struct dentry *dentry;
+	int err;
+
+	dentry = kern_path_create(AT_FDCWD, KT_PATH, &parent, 0);
+	if (IS_ERR(dentry))
+		return PTR_ERR(dentry);
+	err = vfs_mknod(mnt_idmap(parent.mnt), d_inode(parent.dentry), dentry,
+			S_IFCHR | 0600, devt);
+	done_path_create(&parent, dentry);
+	return err;
+}
+
+static int kt_init(struct kunit *test)
+{
+	struct kt_ctx *ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
+	int err;
+
+	if (!ctx)
+		return -ENOMEM;
+	err = alloc_chrdev_region(&ctx->devt, 0, 1, "cdev_revoke_kunit");
+	if (err)
+		return err;
+	do_unlinkat(AT_FDCWD, getname_kernel(KT_PATH));
+	err = kt_mknod(ctx->devt);
+	if (err) {
+		unregister_chrdev_region(ctx->devt, 1);
+		return err;
+	}
+	kt_c = &ctx->counts;
+	test->priv = ctx;
+	return 0;
+}
+
+/* Register a fresh revocable device at the fixture's dev_t. */
+static struct kt_drv *kt_register(struct kunit *test,
+				  const struct cdev_revoke_info *info)
+{
+	struct kt_ctx *ctx = test->priv;
+	struct kt_drv *d;
+	struct cdev *cdev;
+
+	d = kzalloc(sizeof(*d), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, d);
+	init_waitqueue_head(&d->wq);
+	init_completion(&d->gate);
+	init_completion(&d->parked);
+
+	cdev = cdev_alloc();
+	KUNIT_ASSERT_NOT_NULL(test, cdev);
+	cdev->ops = &kt_fops;
+	KUNIT_ASSERT_EQ(test, cdev_revoke_init(cdev, info), 0);
+	KUNIT_ASSERT_EQ(test, cdev_add(cdev, ctx->devt, 1), 0);
+	d->cdev = cdev;
+	ctx->cdev = cdev;
+	kt_c->revoked = false;
+	WRITE_ONCE(kt_d, d);
+	return d;
+}
+
+/* What a driver's remove does: revoke, delete, free private data. */
+static void kt_unregister(struct kunit *test, struct kt_drv *d)
+{
+	struct kt_ctx *ctx = test->priv;
+
+	cdev_revoke(d->cdev);
+	WRITE_ONCE(kt_c->revoked, true);
+	cdev_del(d->cdev);
+	ctx->cdev = NULL;
+	WRITE_ONCE(kt_d, NULL);
+	kfree(d);
+}
+
+static void kt_exit(struct kunit *test)
+{
+	struct kt_ctx *ctx = test->priv;
+
+	WRITE_ONCE(cdev_revoke_test_hook, NULL);
+	if (ctx->cdev) {
+		cdev_revoke(ctx->cdev);
+		cdev_del(ctx->cdev);
+	}
+	do_unlinkat(AT_FDCWD, getname_kernel(KT_PATH));
+	unregister_chrdev_region(ctx->devt, 1);
+	kt_c = NULL;
+}
+
+static struct file *kt_open_file(struct kunit *test)
+{
+	struct file *file = filp_open(KT_PATH, O_RDWR, 0);
+
+	KUNIT_ASSERT_FALSE_MSG(test, IS_ERR(file), "open: %ld", PTR_ERR(file));
+	return file;
+}
+
+/* close(2) in a kthread, made synchronous. */
+static void kt_close(struct file *file)
+{
+	if (file->f_op->flush)
+		file->f_op->flush(file, NULL);
+	__fput_sync(file);
+}
+
+/* sparse: __poll_t is a bitwise type; KUnit compares plain integers. */
+static unsigned int kt_poll_mask(struct file *file, poll_table *pt)
+{
+	return (__force unsigned int)vfs_poll(file, pt);
+}
+
+#define KT_MASK(mask)	((__force unsigned int)(mask))
+
+static ssize_t kt_read(struct file *file)
+{
+	char buf[8];
+	loff_t pos = 0;
+
+	return kernel_read(file, buf, sizeof(buf), &pos);
+}
+
+static ssize_t kt_write(struct file *file)
+{
+	char buf[8] = "revoke";
+	loff_t pos = 0;
+
+	return kernel_write(file, buf, sizeof(buf), &pos);
+}
+
+/* The shim keeps the NULL-ness of every method, and the driver's flags. */
+static void kt_shim_table(struct kunit *test)
+{
+	struct kt_drv *d = kt_register(test, NULL);
+	struct file *file = kt_open_file(test);
+	const struct file_operations *f = file->f_op;
+
+	KUNIT_EXPECT_PTR_NE(test, f, &kt_fops);
+	KUNIT_EXPECT_TRUE(test, cdev_revoke_file_is(file, &kt_fops));
+	KUNIT_EXPECT_PTR_EQ(test, cdev_revoke_real_fops(file), &kt_fops);
+	KUNIT_EXPECT_EQ(test, (__force unsigned int)f->fop_flags,
+			(__force unsigned int)kt_fops.fop_flags);
+	KUNIT_EXPECT_PTR_EQ(test, f->owner, kt_fops.owner);
+	KUNIT_EXPECT_NOT_NULL(test, f->read_iter);
+	KUNIT_EXPECT_NOT_NULL(test, f->write_iter);
+	KUNIT_EXPECT_NOT_NULL(test, f->poll);
+	KUNIT_EXPECT_NOT_NULL(test, f->fasync);
+	KUNIT_EXPECT_NOT_NULL(test, f->lock);
+	KUNIT_EXPECT_NULL(test, f->read);
+	KUNIT_EXPECT_NULL(test, f->write);
+	KUNIT_EXPECT_NULL(test, f->mmap);
+	KUNIT_EXPECT_NULL(test, f->get_unmapped_area);
+	KUNIT_EXPECT_NULL(test, f->splice_read);
+	KUNIT_EXPECT_NULL(test, f->uring_cmd);
+	KUNIT_EXPECT_NULL(test, f->flock);
+	KUNIT_EXPECT_NULL(test, f->setlease);
+	KUNIT_EXPECT_NULL(test, f->check_flags);
+	/* The VFS derives these from the table, as before. */
+	KUNIT_EXPECT_TRUE(test, file->f_mode & FMODE_CAN_READ);
+	KUNIT_EXPECT_TRUE(test, file->f_mode & FMODE_LSEEK);
+
+	/* Calls pass through, results too. */
+	KUNIT_EXPECT_EQ(test, kt_read(file), 8);
+	KUNIT_EXPECT_EQ(test, kt_write(file), 8);
+	KUNIT_EXPECT_EQ(test, f->unlocked_ioctl(file, KT_IOC_PLAIN, 1),
+			KT_PLAIN_RET + 1);
+	KUNIT_EXPECT_EQ(test, !f->compat_ioctl, !kt_fops.compat_ioctl);
+	if (f->compat_ioctl)
+		KUNIT_EXPECT_EQ(test, f->compat_ioctl(file, KT_IOC_PLAIN, 2),
+				KT_PLAIN_RET + 2);
+	KUNIT_EXPECT_EQ(test, vfs_llseek(file, 5, SEEK_SET), 5);
+	KUNIT_EXPECT_EQ(test, f->flush(file, NULL), -EIO);
+	KUNIT_EXPECT_FALSE(test, cdev_revoke_pending(file));
+
+	kt_close(file);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->releases), 1);
+	kt_unregister(test, d);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->releases), 1);
+}
+
+/* After revoke: the device's errno, no driver call, release ran once. */
+static void kt_after_revoke(struct kunit *test)
+{
+	struct kt_drv *d = kt_register(test, &kt_info);
+	struct file *file = kt_open_file(test);
+	const struct file_operations *f = file->f_op;
+	int calls;
+
+	kt_unregister(test, d);		/* frees d */
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->releases), 1);
+	KUNIT_EXPECT_TRUE(test, cdev_revoke_pending(file));
+	calls = atomic_read(&kt_c->calls);
+
+	KUNIT_EXPECT_EQ(test, kt_read(file), -ENODEV);
+	KUNIT_EXPECT_EQ(test, kt_write(file), -ENODEV);
+	KUNIT_EXPECT_EQ(test, f->unlocked_ioctl(file, KT_IOC_PLAIN, 0), -ENODEV);
+	if (f->compat_ioctl)
+		KUNIT_EXPECT_EQ(test, f->compat_ioctl(file, KT_IOC_PLAIN, 0),
+				-ENODEV);
+	KUNIT_EXPECT_EQ(test, vfs_llseek(file, 0, SEEK_SET), -ENODEV);
+	KUNIT_EXPECT_EQ(test, vfs_fsync(file, 0), -ENODEV);
+	KUNIT_EXPECT_EQ(test, kt_poll_mask(file, NULL),
+			KT_MASK(EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP |
+				EPOLLRDNORM | EPOLLWRNORM));
+	KUNIT_EXPECT_EQ(test, f->flush(file, NULL), 0);
+	KUNIT_EXPECT_EQ(test, f->fasync(-1, file, 1), -ENODEV);
+	KUNIT_EXPECT_EQ(test, f->fasync(-1, file, 0), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->calls), calls);
+
+	kt_close(file);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->releases), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->after_revoke), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->calls), calls);
+}
+
+/* The per-device options: errno, EOF on read, poll mask. */
+static void kt_options(struct kunit *test)
+{
+	static const struct cdev_revoke_info info = {
+		.error = -EPIPE,
+		.flags = CDEV_REVOKE_READ_EOF,
+		.poll_mask = EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP |
+			     EPOLLRDNORM | EPOLLWRNORM | EPOLLRDHUP,
+	};
+	struct kt_drv *d = kt_register(test, &info);
+	struct file *file = kt_open_file(test);
+
+	kt_unregister(test, d);
+	KUNIT_EXPECT_EQ(test, kt_read(file), 0);
+	KUNIT_EXPECT_EQ(test, kt_write(file), -EPIPE);
+	KUNIT_EXPECT_EQ(test, file->f_op->unlocked_ioctl(file, 0, 0), -EPIPE);
+	KUNIT_EXPECT_EQ(test, kt_poll_mask(file, NULL), KT_MASK(info.poll_mask));
+	kt_close(file);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->after_revoke), 0);
+}
+
+/* A method to run in a kthread while the test revokes. */
+enum kt_op {
+	KT_OP_READ,
+	KT_OP_WRITE,
+	KT_OP_IOCTL,
+	KT_OP_COMPAT_IOCTL,
+	KT_OP_POLL,
+	KT_OP_LLSEEK,
+	KT_OP_FSYNC,
+	KT_OP_OPEN,
+	KT_OP_CLOSE,
+	KT_OP_REVOKE,
+};
+
+static const char * const kt_op_names[] = {
+	"read", "write", "ioctl", "compat_ioctl", "poll", "llseek", "fsync",
+	"open", "close", "revoke",
+};
+
+struct kt_call {
+	enum kt_op op;
+	struct file *file;
+	struct cdev *cdev;
+	long ret;
+	int seq;
+	struct completion done;
+};
+
+static int kt_call_fn(void *arg)
+{
+	struct kt_call *c = arg;
+	struct file *file = c->file;
+
+	switch (c->op) {
+	case KT_OP_READ:
+		c->ret = kt_read(file);
+		break;
+	case KT_OP_WRITE:
+		c->ret = kt_write(file);
+		break;
+	case KT_OP_IOCTL:
+		c->ret = file->f_op->unlocked_ioctl(file, KT_IOC_PARK, 0);
+		break;
+	case KT_OP_COMPAT_IOCTL:
+		c->ret = file->f_op->compat_ioctl(file, KT_IOC_PARK, 0);
+		break;
+	case KT_OP_POLL:
+		c->ret = kt_poll_mask(file, NULL);
+		break;
+	case KT_OP_LLSEEK:
+		c->ret = vfs_llseek(file, 3, SEEK_SET);
+		break;
+	case KT_OP_FSYNC:
+		c->ret = vfs_fsync(file, 0);
+		break;
+	case KT_OP_OPEN:
+		file = filp_open(KT_PATH, O_RDWR, 0);
+		c->ret = PTR_ERR_OR_ZERO(file);
+		c->file = IS_ERR(file) ? NULL : file;
+		break;
+	case KT_OP_CLOSE:
+		kt_close(file);
+		c->ret = 0;
+		break;
+	case KT_OP_REVOKE:
+		cdev_revoke(c->cdev);
+		c->ret = 0;
+		break;
+	}
+	c->seq = kt_seq();
+	complete(&c->done);
+	return 0;
+}
+
+static void kt_start(struct kunit *test, struct kt_call *c)
+{
+	struct task_struct *t;
+
+	init_completion(&c->done);
+	t = kthread_run(kt_call_fn, c, "kt_%s", kt_op_names[c->op]);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+}
+
+static bool kt_parked(struct kt_drv *d)
+{
+	return wait_for_completion_timeout(&d->parked, KT_TIMEOUT);
+}
+
+static bool kt_wait(struct kt_call *c, unsigned long timeout)
+{
+	return wait_for_completion_timeout(&c->done, timeout);
+}
+
+static const enum kt_op kt_fence_ops[] = {
+	KT_OP_READ, KT_OP_WRITE, KT_OP_IOCTL, KT_OP_COMPAT_IOCTL, KT_OP_POLL,
+	KT_OP_LLSEEK, KT_OP_FSYNC, KT_OP_OPEN, KT_OP_CLOSE,
+};
+
+static void kt_op_desc(const enum kt_op *op, char *desc)
+{
+	strscpy(desc, kt_op_names[*op], KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(kt_fence, kt_fence_ops, kt_op_desc);
+
+/*
+ * A method parked in the driver keeps revoke waiting until it leaves, even
+ * past the kick hooks; revoke returns only after the method returned.
+ */
+static void kt_fence_waits(struct kunit *test)
+{
+	enum kt_op op = *(const enum kt_op *)test->param_value;
+	struct kt_drv *d = kt_register(test, &kt_info);
+	struct kt_call call = { .op = op }, rev = { .op = KT_OP_REVOKE };
+	struct file *file = NULL;
+	int i;
+
+	if (op == KT_OP_COMPAT_IOCTL && !IS_ENABLED(CONFIG_COMPAT))
+		kunit_skip(test, "needs CONFIG_COMPAT");
+	if (op != KT_OP_OPEN)
+		file = kt_open_file(test);
+	call.file = file;
+	d->park = KT_PARK_GATE;
+	kt_start(test, &call);
+	KUNIT_ASSERT_TRUE(test, kt_parked(d));
+
+	rev.cdev = d->cdev;
+	kt_start(test, &rev);
+	/* Revoke kicks, then must not get past a method still running. */
+	for (i = 0; i < 500 && !atomic_read(&kt_c->kicks); i++)
+		msleep(20);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->kicks), 1);
+	KUNIT_EXPECT_FALSE(test, kt_wait(&rev, HZ / 5));
+
+	complete_all(&d->gate);
+	KUNIT_ASSERT_TRUE(test, kt_wait(&call, KT_TIMEOUT));
+	KUNIT_ASSERT_TRUE(test, kt_wait(&rev, KT_TIMEOUT));
+	KUNIT_EXPECT_LT(test, call.seq, rev.seq);
+	/* A method that ran to completion keeps its own result. */
+	if (op == KT_OP_READ || op == KT_OP_WRITE)
+		KUNIT_EXPECT_EQ(test, call.ret, 8);
+	if (op == KT_OP_LLSEEK)
+		KUNIT_EXPECT_EQ(test, call.ret, 3);
+	if (op == KT_OP_OPEN) {
+		/* An open that won the race is detached like the others. */
+		KUNIT_EXPECT_EQ(test, call.ret, 0);
+		file = call.file;
+	}
+	if (op == KT_OP_CLOSE)
+		file = NULL;
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->releases), 1);
+	KUNIT_EXPECT_LT(test, kt_c->release_seq, rev.seq);
+
+	WRITE_ONCE(kt_c->revoked, true);
+	cdev_del(d->cdev);
+	((struct kt_ctx *)test->priv)->cdev = NULL;
+	WRITE_ONCE(kt_d, NULL);
+	kfree(d);
+	if (file) {
+		KUNIT_EXPECT_EQ(test, kt_read(file), -ENODEV);
+		kt_close(file);
+	}
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->releases), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->after_revoke), 0);
+}
+
+/*
+ * Sleepers are woken by the kick hooks, which run after new calls are
+ * refused and before the fence, device hook first.  The interrupted call
+ * returns the device's errno, not the driver's.
+ */
+static void kt_kick_wakes(struct kunit *test)
+{
+	struct kt_drv *d = kt_register(test, &kt_info);
+	struct file *file = kt_open_file(test);
+	struct file *idle = kt_open_file(test);
+	struct kt_call call = { .op = KT_OP_READ, .file = file };
+	int done_seq;
+
+	d->park = KT_PARK_KICK;
+	kt_start(test, &call);
+	KUNIT_ASSERT_TRUE(test, kt_parked(d));
+	kt_unregister(test, d);
+	done_seq = kt_seq();
+	KUNIT_ASSERT_TRUE(test, kt_wait(&call, KT_TIMEOUT));
+	KUNIT_EXPECT_EQ(test, call.ret, -ENODEV);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->kicks), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->kick_files), 2);
+	KUNIT_EXPECT_LT(test, kt_c->kick_seq, kt_c->kick_file_seq);
+	KUNIT_EXPECT_LT(test, kt_c->kick_file_seq, call.seq);
+	KUNIT_EXPECT_LT(test, call.seq, done_seq);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->releases), 2);
+	kt_close(file);
+	kt_close(idle);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->releases), 2);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->after_revoke), 0);
+}
+
+/*
+ * Delay injection for the race below.  Mode 1 holds the close at the
+ * door of ->release so that revoke gets there first; mode 2 holds revoke
+ * before it starts so that the close gets there first; mode 0 jitters.
+ */
+static int kt_race_mode;
+
+static void kt_race_hook(struct cdev_revoke *rv, enum cdev_revoke_point pt)
+{
+	switch (READ_ONCE(kt_race_mode)) {
+	case 1:
+		if (pt == CDEV_REVOKE_PT_RELEASE)
+			usleep_range(2000, 3000);
+		break;
+	case 2:
+		if (pt == CDEV_REVOKE_PT_START)
+			usleep_range(2000, 3000);
+		break;
+	default:
+		udelay(get_random_u32_below(40));
+		if (!get_random_u32_below(4))
+			cond_resched();
+	}
+}
+
+/*
+ * close() against revoke: ->release runs exactly once per file whoever
+ * wins, every time, and both winners are seen.  Each round re-plugs a new
+ * device at the same dev_t through the same inode.
+ */
+static void kt_release_race(struct kunit *test)
+{
+	const int rounds = 1000;
+	int i, by_revoke;
+
+	kt_c->revoker = current;
+	WRITE_ONCE(cdev_revoke_test_hook, kt_race_hook);
+	for (i = 0; i < rounds; i++) {
+		struct kt_drv *d = kt_register(test, &kt_info);
+		struct kt_call cl = { .op = KT_OP_CLOSE };
+		int before = atomic_read(&kt_c->releases);
+
+		WRITE_ONCE(kt_race_mode, i % 3);
+		cl.file = kt_open_file(test);
+		kt_start(test, &cl);
+		if (i % 3 == 0)
+			udelay(get_random_u32_below(100));
+		kt_unregister(test, d);
+		KUNIT_ASSERT_TRUE(test, kt_wait(&cl, KT_TIMEOUT));
+		KUNIT_ASSERT_EQ(test, atomic_read(&kt_c->releases), before + 1);
+	}
+	WRITE_ONCE(cdev_revoke_test_hook, NULL);
+	by_revoke = atomic_read(&kt_c->released_by_revoke);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->opens), rounds);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->releases), rounds);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->after_revoke), 0);
+	KUNIT_EXPECT_GT(test, by_revoke, 0);
+	KUNIT_EXPECT_GT(test, rounds - by_revoke, 0);
+	kunit_info(test, "%d rounds: released by revoke %d, by close %d\n",
+		   rounds, by_revoke, rounds - by_revoke);
+}
+
+/* A poller of ours: what select's and epoll's entries do. */
+struct kt_poller {
+	poll_table pt;
+	wait_queue_entry_t wait;
+	wait_queue_head_t *whead;
+	int wakes;
+	__poll_t key;
+};
+
+static int kt_poller_wake(wait_queue_entry_t *wait, unsigned int mode,
+			  int sync, void *key)
+{
+	struct kt_poller *p = container_of(wait, struct kt_poller, wait);
+
+	p->wakes++;
+	p->key |= key_to_poll(key);
+	return 0;
+}
+
+static void kt_poller_queue(struct file *file, wait_queue_head_t *whead,
+			    poll_table *pt)
+{
+	struct kt_poller *p = container_of(pt, struct kt_poller, pt);
+
+	p->whead = whead;
+	init_waitqueue_func_entry(&p->wait, kt_poller_wake);
+	add_wait_queue(whead, &p->wait);
+}
+
+/*
+ * Pollers sleep on a queue of the core, never on the driver's: after
+ * revoke the driver frees its queue and the poller is still valid, woken
+ * with the hang-up mask; driver wake-ups are forwarded before that.
+ */
+static void kt_pollers(struct kunit *test)
+{
+	struct kt_drv *d = kt_register(test, &kt_info);
+	struct file *file = kt_open_file(test);
+	struct kt_poller p = {};
+
+	init_poll_funcptr(&p.pt, kt_poller_queue);
+	d->mask = 0;
+	KUNIT_EXPECT_EQ(test, kt_poll_mask(file, &p.pt), 0);
+	KUNIT_ASSERT_NOT_NULL(test, p.whead);
+	KUNIT_EXPECT_PTR_NE(test, p.whead, &d->wq);
+	/* The driver's queue has our forwarder on it. */
+	/* Single-threaded here: no barrier needed. */
+	KUNIT_EXPECT_TRUE(test, waitqueue_active(&d->wq));
+
+	d->mask = EPOLLIN;
+	wake_up_poll(&d->wq, EPOLLIN);
+	KUNIT_EXPECT_EQ(test, p.wakes, 1);
+	KUNIT_EXPECT_TRUE(test, p.key & EPOLLIN);
+
+	/* A second poll of the same file does not stack forwarders. */
+	KUNIT_EXPECT_EQ(test, kt_poll_mask(file, NULL), KT_MASK(EPOLLIN));
+
+	p.wakes = 0;
+	p.key = 0;
+	cdev_revoke(d->cdev);
+	/* Nothing can add to the queue now: no barrier needed. */
+	KUNIT_EXPECT_FALSE(test, waitqueue_active(&d->wq));
+	/* Woken by the kick (forwarded) and by the detach. */
+	KUNIT_EXPECT_GE(test, p.wakes, 1);
+	KUNIT_EXPECT_TRUE(test, p.key & EPOLLHUP);
+	kt_unregister(test, d);		/* frees the driver's queue */
+
+	/* What free_poll_entry() does later: the queue must still exist. */
+	remove_wait_queue(p.whead, &p.wait);
+	KUNIT_EXPECT_TRUE(test, vfs_poll(file, NULL) & EPOLLHUP);
+	kt_close(file);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->after_revoke), 0);
+}
+
+/* fasync: the driver's entry is removed before its release. */
+static void kt_fasync_removed(struct kunit *test)
+{
+	struct kt_drv *d = kt_register(test, &kt_info);
+	struct file *file = kt_open_file(test);
+	struct cdev_revoke *rv = file_rv(file);
+
+	KUNIT_ASSERT_EQ(test, file->f_op->fasync(-1, file, 1), 1);
+	file->f_flags |= FASYNC;
+	KUNIT_EXPECT_NOT_NULL(test, d->fasync);
+	KUNIT_EXPECT_NOT_NULL(test, rv->fasync);
+
+	cdev_revoke(d->cdev);
+	KUNIT_EXPECT_NULL(test, d->fasync);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->fasync_off), 1);
+	KUNIT_EXPECT_LT(test, kt_c->fasync_off_seq, kt_c->release_seq);
+	kt_unregister(test, d);
+
+	/* __fput() turns fasync off: the core's entry goes, the driver is left alone. */
+	KUNIT_EXPECT_NOT_NULL(test, rv->fasync);
+	KUNIT_EXPECT_EQ(test, file->f_op->fasync(-1, file, 0), 0);
+	KUNIT_EXPECT_NULL(test, rv->fasync);
+	file->f_flags &= ~FASYNC;
+	kt_close(file);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->fasync_off), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->after_revoke), 0);
+}
+
+/* A lock taken before revoke is removed at close, without the driver. */
+static void kt_locks(struct kunit *test)
+{
+	struct kt_drv *d = kt_register(test, &kt_info);
+	struct file *file = kt_open_file(test);
+	struct inode *inode = file_inode(file);
+	struct file_lock fl;
+
+	if (!IS_ENABLED(CONFIG_FILE_LOCKING)) {
+		kt_close(file);
+		kunit_skip(test, "needs CONFIG_FILE_LOCKING");
+	}
+	locks_init_lock(&fl);
+	fl.c.flc_flags = FL_OFDLCK;
+	fl.c.flc_type = F_WRLCK;
+	fl.c.flc_owner = file;
+	fl.c.flc_file = file;
+	fl.c.flc_pid = -1;
+	fl.fl_start = 0;
+	fl.fl_end = OFFSET_MAX;
+	KUNIT_ASSERT_EQ(test, vfs_lock_file(file, F_SETLK, &fl, NULL), 0);
+	KUNIT_EXPECT_TRUE(test, vfs_inode_has_locks(inode));
+
+	kt_unregister(test, d);
+	fl.c.flc_type = F_WRLCK;
+	KUNIT_EXPECT_EQ(test, vfs_lock_file(file, F_SETLK, &fl, NULL), -ENODEV);
+
+	ihold(inode);
+	kt_close(file);
+	KUNIT_EXPECT_FALSE(test, vfs_inode_has_locks(inode));
+	iput(inode);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->after_revoke), 0);
+}
+
+/* New opens fail once revoke has started, and after. */
+static void kt_open_after(struct kunit *test)
+{
+	struct kt_drv *d = kt_register(test, &kt_info);
+	struct file *file;
+
+	cdev_revoke(d->cdev);
+	file = filp_open(KT_PATH, O_RDWR, 0);
+	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(file), -ENXIO);
+	if (!IS_ERR(file))
+		kt_close(file);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->opens), 0);
+	kt_unregister(test, d);
+	file = filp_open(KT_PATH, O_RDWR, 0);
+	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(file), -ENXIO);
+	if (!IS_ERR(file))
+		kt_close(file);
+}
+
+/*
+ * A device registered again at the same dev_t is reached through the
+ * same inode; stale files never reach it and put the cdev they pinned.
+ */
+static void kt_replug(struct kunit *test)
+{
+	struct kt_drv *d1 = kt_register(test, &kt_info), *d2;
+	struct file *stale = kt_open_file(test), *fresh;
+	struct cdev *old = d1->cdev;
+	unsigned int refs;
+
+	kobject_get(&old->kobj);
+	kt_unregister(test, d1);
+	d2 = kt_register(test, &kt_info);
+	fresh = kt_open_file(test);
+	KUNIT_EXPECT_PTR_EQ(test, file_inode(fresh), file_inode(stale));
+	KUNIT_EXPECT_PTR_EQ(test, file_inode(fresh)->i_cdev, d2->cdev);
+	KUNIT_EXPECT_PTR_EQ(test, fresh->private_data, d2);
+	KUNIT_EXPECT_EQ(test, kt_read(fresh), 8);
+	KUNIT_EXPECT_EQ(test, kt_read(stale), -ENODEV);
+
+	refs = kref_read(&d2->cdev->kobj.kref);
+	KUNIT_EXPECT_EQ(test, kref_read(&old->kobj.kref), 2);
+	kt_close(stale);
+	KUNIT_EXPECT_EQ(test, kref_read(&old->kobj.kref), 1);
+	KUNIT_EXPECT_EQ(test, kref_read(&d2->cdev->kobj.kref), refs);
+	kobject_put(&old->kobj);
+
+	kt_close(fresh);
+	kt_unregister(test, d2);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->opens), 2);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->releases), 2);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->after_revoke), 0);
+}
+
+/*
+ * compat_ptr_ioctl() re-enters ->unlocked_ioctl through the shim: the
+ * section nests, and revoke still drains both levels.
+ */
+static void kt_nested_compat(struct kunit *test)
+{
+	struct kt_drv *d = kt_register(test, &kt_info);
+	struct file *file = kt_open_file(test);
+	struct kt_call call = { .op = KT_OP_COMPAT_IOCTL, .file = file };
+
+	if (!file->f_op->compat_ioctl) {
+		kt_close(file);
+		kt_unregister(test, d);
+		kunit_skip(test, "needs CONFIG_COMPAT");
+	}
+	KUNIT_EXPECT_EQ(test, file->f_op->compat_ioctl(file, KT_IOC_PLAIN, 3),
+			KT_PLAIN_RET + 3);
+	d->park = KT_PARK_KICK;
+	kt_start(test, &call);
+	KUNIT_ASSERT_TRUE(test, kt_parked(d));
+	kt_unregister(test, d);
+	KUNIT_ASSERT_TRUE(test, kt_wait(&call, KT_TIMEOUT));
+	KUNIT_EXPECT_EQ(test, call.ret, -ENODEV);
+	KUNIT_EXPECT_TRUE(test, percpu_ref_is_zero(&file_rv(file)->active));
+	kt_close(file);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->after_revoke), 0);
+}
+
+/* A method may revoke its own device after breaking its protection. */
+static void kt_revoke_self(struct kunit *test)
+{
+	struct kt_drv *d = kt_register(test, &kt_info);
+	struct file *file = kt_open_file(test);
+	struct file *other = kt_open_file(test);
+	struct cdev_revoke *rv = file_rv(file);
+
+	KUNIT_EXPECT_EQ(test, file->f_op->unlocked_ioctl(file, KT_IOC_SELF, 0), 7);
+	KUNIT_EXPECT_TRUE(test, rv->revoked);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->releases), 2);
+	KUNIT_EXPECT_TRUE(test, percpu_ref_is_zero(&rv->active));
+	kt_unregister(test, d);		/* second revoke: a no-op */
+	KUNIT_EXPECT_EQ(test, kt_read(file), -ENODEV);
+	kt_close(file);
+	kt_close(other);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->releases), 2);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->after_revoke), 0);
+}
+
+/* Misuse is refused and harmless. */
+static void kt_misuse(struct kunit *test)
+{
+	struct kt_ctx *ctx = test->priv;
+	struct cdev *plain = cdev_alloc();
+	struct kt_drv *d;
+
+	KUNIT_ASSERT_NOT_NULL(test, plain);
+	plain->ops = &kt_fops;
+	/* Revoking a cdev that never opted in does nothing. */
+	cdev_revoke(plain);
+	KUNIT_EXPECT_NULL(test, plain->revoke);
+	KUNIT_ASSERT_EQ(test, cdev_add(plain, ctx->devt, 1), 0);
+	/* Opting in after cdev_add() is refused. */
+	KUNIT_EXPECT_EQ(test, cdev_revoke_init(plain, NULL), -EBUSY);
+	KUNIT_EXPECT_NULL(test, plain->revoke);
+	cdev_del(plain);
+
+	d = kt_register(test, &kt_info);
+	/* Opting in twice is refused. */
+	KUNIT_EXPECT_EQ(test, cdev_revoke_init(d->cdev, NULL), -EBUSY);
+	kt_unregister(test, d);
+}
+
+/*
+ * Wait-for-close flavour: files keep working while revoke waits, new
+ * opens fail, and the last close lets revoke finish.
+ */
+static void kt_wait_close(struct kunit *test)
+{
+	static const struct cdev_revoke_info info = {
+		.flags = CDEV_REVOKE_WAIT_CLOSE,
+		.close_timeout = 30 * HZ,
+		.kick = kt_kick,
+	};
+	struct kt_drv *d = kt_register(test, &info);
+	struct file *file = kt_open_file(test), *again;
+	struct kt_call rev = { .op = KT_OP_REVOKE, .cdev = d->cdev };
+	int close_seq;
+
+	kt_start(test, &rev);
+	KUNIT_EXPECT_FALSE(test, kt_wait(&rev, HZ / 5));
+	KUNIT_EXPECT_EQ(test, kt_read(file), 8);
+	again = filp_open(KT_PATH, O_RDWR, 0);
+	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(again), -ENXIO);
+	if (!IS_ERR(again))
+		kt_close(again);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->kicks), 0);
+
+	close_seq = kt_seq();
+	kt_close(file);
+	KUNIT_ASSERT_TRUE(test, kt_wait(&rev, KT_TIMEOUT));
+	KUNIT_EXPECT_LT(test, close_seq, rev.seq);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->releases), 1);
+	kt_unregister(test, d);
+}
+
+/* Wait-for-close flavour: after the timeout the rest is detached. */
+static void kt_wait_timeout(struct kunit *test)
+{
+	static const struct cdev_revoke_info info = {
+		.flags = CDEV_REVOKE_WAIT_CLOSE,
+		.close_timeout = HZ / 5,
+	};
+	struct kt_drv *d = kt_register(test, &info);
+	struct file *file = kt_open_file(test);
+
+	kt_unregister(test, d);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->releases), 1);
+	KUNIT_EXPECT_EQ(test, kt_read(file), -ENODEV);
+	kt_close(file);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->releases), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->after_revoke), 0);
+}
+
+static struct kunit_case cdev_revoke_test_cases[] = {
+	KUNIT_CASE(kt_shim_table),
+	KUNIT_CASE(kt_after_revoke),
+	KUNIT_CASE(kt_options),
+	KUNIT_CASE_PARAM(kt_fence_waits, kt_fence_gen_params),
+	KUNIT_CASE(kt_kick_wakes),
+	KUNIT_CASE_SLOW(kt_release_race),
+	KUNIT_CASE(kt_pollers),
+	KUNIT_CASE(kt_fasync_removed),
+	KUNIT_CASE(kt_locks),
+	KUNIT_CASE(kt_open_after),
+	KUNIT_CASE(kt_replug),
+	KUNIT_CASE(kt_nested_compat),
+	KUNIT_CASE(kt_revoke_self),
+	KUNIT_CASE(kt_misuse),
+	KUNIT_CASE(kt_wait_close),
+	KUNIT_CASE(kt_wait_timeout),
+	{}
+};
+
+static struct kunit_suite cdev_revoke_test_suite = {
+	.name = "cdev_revoke",
+	.init = kt_init,
+	.exit = kt_exit,
+	.test_cases = cdev_revoke_test_cases,
+};
+
+kunit_test_suite(cdev_revoke_test_suite);

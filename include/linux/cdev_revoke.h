@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * cdev_revoke - revocation of character devices with open files
+ *
+ * See Documentation/driver-api/cdev_revoke.rst for the contract.
+ */
+#ifndef _LINUX_CDEV_REVOKE_H
+#define _LINUX_CDEV_REVOKE_H
+
+#include <linux/fs.h>
+#include <linux/lockdep_types.h>
+#include <linux/types.h>
+
+struct cdev;
+
+/**
+ * enum cdev_revoke_flags - behaviour of a revocable character device
+ * @CDEV_REVOKE_READ_EOF: after revocation, ->read, ->read_iter and
+ *	->splice_read report end of file (return 0) instead of the error.
+ *	io_uring reads go through ->read_iter or ->read and see the same.
+ * @CDEV_REVOKE_WAIT_CLOSE: the "wait for close" flavour: cdev_revoke()
+ *	refuses new opens, then waits up to &cdev_revoke_info.close_timeout
+ *	for every open file to be closed before it detaches the rest.  The
+ *	default flavour detaches open files at once.
+ */
+enum cdev_revoke_flags {
+	CDEV_REVOKE_READ_EOF	= 1 << 0,
+	CDEV_REVOKE_WAIT_CLOSE	= 1 << 1,
+};
+
+/**
+ * struct cdev_revoke_info - how a revocable character device behaves
+ * @error: negative errno returned by file operations once the device is
+ *	revoked; 0 means -ENODEV.
+ * @flags: &enum cdev_revoke_flags.
+ * @poll_mask: mask reported by ->poll once the device is revoked; 0 means
+ *	EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLRDNORM | EPOLLWRNORM.
+ * @close_timeout: for %CDEV_REVOKE_WAIT_CLOSE, how long (in jiffies)
+ *	cdev_revoke() waits for open files to be closed; 0 means 10 seconds.
+ * @kick: called once by cdev_revoke() after new file operations have been
+ *	refused and before it waits for running ones.  It must wake every
+ *	sleeper of the device and complete or cancel work that would call
+ *	back into the driver.  May sleep.  Optional.
+ * @kick_file: same as @kick for one open file, called for each file that
+ *	is still open, after @kick.  The file's ->release has not run yet.
+ *	May sleep.  Optional.
+ *
+ * The structure is usually a static const object of the driver; it must
+ * stay valid for as long as the cdev lives.
+ */
+struct cdev_revoke_info {
+	int error;
+	unsigned int flags;
+	__poll_t poll_mask;
+	unsigned long close_timeout;
+	void (*kick)(struct cdev *cdev);
+	void (*kick_file)(struct file *file);
+};
+
+int __cdev_revoke_init(struct cdev *cdev, const struct cdev_revoke_info *info,
+		       const char *name, struct lock_class_key *key);
+
+/**
+ * cdev_revoke_init - make a character device revocable
+ * @cdev: the cdev, after cdev_init() or cdev_alloc() and before cdev_add()
+ *	or cdev_device_add()
+ * @info: the device's behaviour after revocation, or %NULL for defaults
+ *
+ * From now on every file operation of @cdev runs through a shim that lets
+ * cdev_revoke() fence the driver off.  Until cdev_revoke() is called the
+ * device behaves exactly as before.
+ *
+ * Each call site gets its own lockdep class for the fence.
+ *
+ * Context: Process context.
+ * Return: 0, -ENOMEM, or -EBUSY (and a warning) if @cdev is already live or
+ * already revocable.
+ */
+#define cdev_revoke_init(cdev, info)					\
+({									\
+	static struct lock_class_key __cdev_revoke_key;			\
+									\
+	__cdev_revoke_init((cdev), (info), #cdev, &__cdev_revoke_key);	\
+})
+
+void cdev_revoke(struct cdev *cdev);
+bool cdev_revoke_pending(const struct file *file);
+void cdev_revoke_break_active_protection(struct file *file);
+void cdev_revoke_unbreak_active_protection(struct file *file);
+const struct file_operations *cdev_revoke_real_fops(const struct file *file);
+
+/**
+ * cdev_revoke_file_is - test whether a file was opened through given fops
+ * @file: the file
+ * @fops: a driver's file_operations
+ *
+ * Drivers that recognise their own files by comparing @file->f_op with
+ * their table must use this helper instead: the files of a revocable
+ * device point to the shim's table.
+ *
+ * Return: true if @file runs @fops, directly or through the shim.
+ */
+static inline bool cdev_revoke_file_is(const struct file *file,
+				       const struct file_operations *fops)
+{
+	return cdev_revoke_real_fops(file) == fops;
+}
+
+/* For fs/char_dev.c and fs/file_table.c only. */
+const struct file_operations *cdev_revoke_fops(struct cdev *cdev);
+bool cdev_revoke_stale(struct cdev *cdev);
+struct cdev *cdev_revoke_file_cdev(const struct file *file);
+void cdev_revoke_free(struct cdev *cdev);
+
+#endif /* _LINUX_CDEV_REVOKE_H */
