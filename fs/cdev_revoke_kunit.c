@@ -15,6 +15,7 @@
 #include <linux/eventpoll.h>
 #include <linux/file.h>
 #include <linux/kthread.h>
+#include <linux/mman.h>
 #include <linux/namei.h>
 #include <linux/random.h>
 #include <linux/uio.h>
@@ -27,6 +28,7 @@
 #define KT_IOC_SELF	0x4b03
 #define KT_PLAIN_RET	42
 #define KT_TIMEOUT	(10 * HZ)
+#define KT_MAGIC	0x5a17c0deU
 
 enum kt_park {
 	KT_PARK_NONE,
@@ -51,6 +53,7 @@ struct kt_counts {
 	bool revoked;
 	struct task_struct *revoker;
 	atomic_t released_by_revoke;
+	atomic_t faults;
 };
 
 /* The driver's private data: freed when the device is revoked. */
@@ -63,6 +66,8 @@ struct kt_drv {
 	__poll_t mask;
 	struct fasync_struct *fasync;
 	struct cdev *cdev;
+	struct page *page;
+	bool mmap_by_fault;
 };
 
 static struct kt_counts *kt_c;
@@ -218,6 +223,37 @@ static int kt_lock(struct file *file, int cmd, struct file_lock *fl)
 	return posix_lock_file(file, fl, NULL);
 }
 
+static vm_fault_t kt_vm_fault(struct vm_fault *vmf)
+{
+	struct kt_drv *d = vmf->vma->vm_file->private_data;
+
+	kt_hit();
+	atomic_inc(&kt_c->faults);
+	get_page(d->page);
+	vmf->page = d->page;
+	return 0;
+}
+
+static const struct vm_operations_struct kt_vm_ops = {
+	.fault = kt_vm_fault,
+};
+
+/* Map the driver's page: PTEs set up in ->mmap, or by faults later. */
+static int kt_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct kt_drv *d = file->private_data;
+
+	kt_hit();
+	if (vma->vm_end - vma->vm_start != PAGE_SIZE || vma->vm_pgoff)
+		return -EINVAL;
+	if (d->mmap_by_fault) {
+		vma->vm_ops = &kt_vm_ops;
+		return 0;
+	}
+	return remap_pfn_range(vma, vma->vm_start, page_to_pfn(d->page),
+			       PAGE_SIZE, vma->vm_page_prot);
+}
+
 static const struct file_operations kt_fops = {
 	.owner		= THIS_MODULE,
 	.fop_flags	= FOP_UNSIGNED_OFFSET,
@@ -233,6 +269,7 @@ static const struct file_operations kt_fops = {
 	.flush		= kt_flush,
 	.fasync		= kt_fasync,
 	.lock		= kt_lock,
+	.mmap		= kt_mmap,
 };
 
 static void kt_kick(struct cdev *cdev)
@@ -312,6 +349,9 @@ static struct kt_drv *kt_register(struct kunit *test,
 	init_waitqueue_head(&d->wq);
 	init_completion(&d->gate);
 	init_completion(&d->parked);
+	d->page = alloc_page(GFP_KERNEL | __GFP_ZERO);
+	KUNIT_ASSERT_NOT_NULL(test, d->page);
+	*(u32 *)page_address(d->page) = KT_MAGIC;
 
 	cdev = cdev_alloc();
 	KUNIT_ASSERT_NOT_NULL(test, cdev);
@@ -335,6 +375,7 @@ static void kt_unregister(struct kunit *test, struct kt_drv *d)
 	cdev_del(d->cdev);
 	ctx->cdev = NULL;
 	WRITE_ONCE(kt_d, NULL);
+	__free_page(d->page);
 	kfree(d);
 }
 
@@ -412,7 +453,7 @@ static void kt_shim_table(struct kunit *test)
 	KUNIT_EXPECT_NOT_NULL(test, f->lock);
 	KUNIT_EXPECT_NULL(test, f->read);
 	KUNIT_EXPECT_NULL(test, f->write);
-	KUNIT_EXPECT_NULL(test, f->mmap);
+	KUNIT_EXPECT_NOT_NULL(test, f->mmap);
 	KUNIT_EXPECT_NULL(test, f->get_unmapped_area);
 	KUNIT_EXPECT_NULL(test, f->splice_read);
 	KUNIT_EXPECT_NULL(test, f->uring_cmd);
@@ -655,6 +696,7 @@ static void kt_fence_waits(struct kunit *test)
 	cdev_del(d->cdev);
 	((struct kt_ctx *)test->priv)->cdev = NULL;
 	WRITE_ONCE(kt_d, NULL);
+	__free_page(d->page);
 	kfree(d);
 	if (file) {
 		KUNIT_EXPECT_EQ(test, kt_read(file), -ENODEV);
@@ -1071,6 +1113,50 @@ static void kt_wait_timeout(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->after_revoke), 0);
 }
 
+/*
+ * Mappings of the device are zapped by revoke, both PTEs that ->mmap set
+ * up with remap_pfn_range() and PTEs from faults; later faults do not
+ * reach the driver.  The test thread gets a user mm from kunit_vm_mmap().
+ */
+static void kt_mmap_zap(struct kunit *test)
+{
+	bool by_fault = *(const bool *)test->param_value;
+	struct kt_drv *d = kt_register(test, &kt_info);
+	struct file *file = kt_open_file(test);
+	unsigned long addr;
+	u32 v = 0;
+
+	d->mmap_by_fault = by_fault;
+	addr = kunit_vm_mmap(test, file, 0, PAGE_SIZE, PROT_READ, MAP_SHARED, 0);
+	KUNIT_ASSERT_NE_MSG(test, addr, 0, "mmap of the device failed");
+	KUNIT_ASSERT_FALSE(test, IS_ERR_VALUE(addr));
+	KUNIT_EXPECT_EQ(test, copy_from_user(&v, (void __user *)addr, sizeof(v)), 0);
+	KUNIT_EXPECT_EQ(test, v, KT_MAGIC);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->faults), by_fault ? 1 : 0);
+
+	kt_unregister(test, d);		/* frees the page */
+	v = 0;
+	KUNIT_EXPECT_NE(test, copy_from_user(&v, (void __user *)addr, sizeof(v)), 0);
+	KUNIT_EXPECT_NE(test, v, KT_MAGIC);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->faults), by_fault ? 1 : 0);
+	/* A new mapping is refused. */
+	KUNIT_EXPECT_TRUE(test, IS_ERR_VALUE(vm_mmap(file, 0, PAGE_SIZE, PROT_READ,
+						     MAP_SHARED, 0)));
+	vm_munmap(addr, PAGE_SIZE);
+	kt_close(file);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->after_revoke), 0);
+}
+
+static const bool kt_mmap_kinds[] = { false, true };
+
+static void kt_mmap_desc(const bool *by_fault, char *desc)
+{
+	strscpy(desc, *by_fault ? "fault" : "remap_pfn_range",
+		KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(kt_mmap, kt_mmap_kinds, kt_mmap_desc);
+
 static struct kunit_case cdev_revoke_test_cases[] = {
 	KUNIT_CASE(kt_shim_table),
 	KUNIT_CASE(kt_after_revoke),
@@ -1088,6 +1174,7 @@ static struct kunit_case cdev_revoke_test_cases[] = {
 	KUNIT_CASE(kt_misuse),
 	KUNIT_CASE(kt_wait_close),
 	KUNIT_CASE(kt_wait_timeout),
+	KUNIT_CASE_PARAM(kt_mmap_zap, kt_mmap_gen_params),
 	{}
 };
 
