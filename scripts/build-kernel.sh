@@ -7,9 +7,11 @@
 # (after building), unless ALLOW_MISSING=1.
 set -uo pipefail
 . "$(dirname "$0")/common.sh"
-SRC=$1 B=$2 NAME=$3; shift 3
+SRC=$(readlink -f "$1") NAME=$3
+mkdir -p "$2" "$RES"
+B=$(readlink -f "$2")   # absolute: make -C would resolve a relative O= against SRC
+shift 3
 frags=(); for f in "$@"; do frags+=("$(readlink -f "$f")"); done
-mkdir -p "$B" "$RES"
 LOG=$RES/$NAME-build.log
 MISSING=$RES/$NAME-config-missing.txt
 : >"$LOG"

@@ -98,6 +98,10 @@ TEST(zero_mmap_gives_zero_pages)
 	ASSERT_EQ(0, close(fd));
 }
 
+/*
+ * F_SETFL O_ASYNC: FASYNC is not in SETFL_MASK, only ->fasync() sets it. /dev/null has no
+ * ->fasync, so the call succeeds and the flag is not reported; a tty (/dev/ptmx) has one.
+ */
 TEST(null_fasync_flag)
 {
 	int fd, fl;
@@ -108,10 +112,25 @@ TEST(null_fasync_flag)
 	ASSERT_LE(0, fl);
 	ASSERT_EQ(0, fl & O_ASYNC);
 	ASSERT_EQ(0, fcntl(fd, F_SETOWN, getpid()));
-	ASSERT_EQ(0, fcntl(fd, F_SETFL, fl | O_ASYNC));
+	ASSERT_EQ(0, fcntl(fd, F_SETFL, fl | O_ASYNC | O_NONBLOCK));
 	fl = fcntl(fd, F_GETFL);
-	ASSERT_EQ(O_ASYNC, fl & O_ASYNC);
+	ASSERT_EQ(0, fl & O_ASYNC);
+	ASSERT_EQ(O_NONBLOCK, fl & O_NONBLOCK);
 	ASSERT_EQ(getpid(), fcntl(fd, F_GETOWN));
+	ASSERT_EQ(0, close(fd));
+}
+
+TEST(ptmx_fasync_flag)
+{
+	int fd, fl;
+
+	fd = open("/dev/ptmx", O_RDWR | O_NOCTTY);
+	ASSERT_LE(0, fd);
+	fl = fcntl(fd, F_GETFL);
+	ASSERT_LE(0, fl);
+	ASSERT_EQ(0, fcntl(fd, F_SETOWN, getpid()));
+	ASSERT_EQ(0, fcntl(fd, F_SETFL, fl | O_ASYNC));
+	ASSERT_EQ(O_ASYNC, fcntl(fd, F_GETFL) & O_ASYNC);
 	ASSERT_EQ(0, fcntl(fd, F_SETFL, fl & ~O_ASYNC));
 	ASSERT_EQ(0, fcntl(fd, F_GETFL) & O_ASYNC);
 	ASSERT_EQ(0, close(fd));
