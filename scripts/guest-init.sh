@@ -10,6 +10,7 @@ mount -t proc proc /proc
 if [ "$mode" = probe ]; then echo "=== CDEV GUEST PROBE OK"; echo o >/proc/sysrq-trigger; sleep 5; fi
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
+mkdir -p /dev/pts && mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /tmp
 mount -t tmpfs tmpfs /run
 mount -t debugfs debugfs /sys/kernel/debug
