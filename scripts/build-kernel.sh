@@ -16,12 +16,22 @@ LOG=$RES/$NAME-build.log
 MISSING=$RES/$NAME-config-missing.txt
 : >"$LOG"
 mk=(make -C "$SRC" ARCH=x86_64 O="$B" "CC=ccache gcc" -j"$JOBS")
-info "$NAME: configuring $B (tinyconfig + ${*##*/})"
-{
-	"${mk[@]}" tinyconfig &&
-	"$SRC"/scripts/kconfig/merge_config.sh -m -O "$B" "$B/.config" "${frags[@]}" &&
-	"${mk[@]}" olddefconfig
-} >>"$LOG" 2>&1 || { tail -30 "$LOG"; die "$NAME: configuration failed (log: $LOG)"; }
+# Regenerate the config only when the fragments or a Kconfig file changed since the last time
+stamp=$B/.cdev-config-stamp
+want=$( (echo "$SRC"; cat "${frags[@]}") | sha1sum | cut -d' ' -f1)
+if [ -f "$B/.config" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] &&
+	[ -z "$(find "$SRC" \( -name .git -prune \) -o -name 'Kconfig*' -newer "$stamp" -print -quit)" ]; then
+	info "$NAME: config up to date ($B/.config)"
+else
+	info "$NAME: configuring $B (tinyconfig + ${*##*/})"
+	rm -f "$stamp"
+	{
+		"${mk[@]}" tinyconfig &&
+		"$SRC"/scripts/kconfig/merge_config.sh -m -O "$B" "$B/.config" "${frags[@]}" &&
+		"${mk[@]}" olddefconfig
+	} >>"$LOG" 2>&1 || { tail -30 "$LOG"; die "$NAME: configuration failed (log: $LOG)"; }
+	echo "$want" >"$stamp"
+fi
 # report any requested option that did not stick (last assignment of a symbol wins, like merge_config)
 cat "${frags[@]}" | grep -E '^CONFIG_[A-Za-z0-9_]+=' | awk -F= '{v[$1]=$0} END {for (k in v) print v[k]}' | sort |
 while IFS= read -r l; do
