@@ -3,7 +3,7 @@
 # share (9p tag "results") is mounted over the host path given by cdev_results=, so the host sees
 # the files at the same path. Kernel command line parameters (passed to us as environment):
 #   cdev_mode=tests|demo|probe   cdev_results=/abs/path   cdev_tests=/abs/path/of/list
-#   cdev_demo=/abs/path/of/cdevtest
+#   cdev_demo=/abs/path/of/cdevtest   cdev_repo=/abs/path/of/the/repo
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 mode=${cdev_mode:-tests}
 mount -t proc proc /proc
@@ -11,8 +11,14 @@ if [ "$mode" = probe ]; then echo "=== CDEV GUEST PROBE OK"; echo o >/proc/sysrq
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 mkdir -p /dev/pts && mount -t devpts devpts /dev/pts
-mount -t tmpfs tmpfs /tmp
 mount -t tmpfs tmpfs /run
+# a fresh tmpfs on /tmp hides the host's /tmp: if the repo lives there (a clone in /tmp/x), bind
+# its top directory back
+mkdir -p /run/host-tmp && mount --bind /tmp /run/host-tmp
+mount -t tmpfs tmpfs /tmp
+case ${cdev_repo:-} in
+/tmp/?*) top=${cdev_repo#/tmp/}; top=${top%%/*}; mkdir -p "/tmp/$top" && mount --bind "/run/host-tmp/$top" "/tmp/$top" ;;
+esac
 mount -t debugfs debugfs /sys/kernel/debug
 R=${cdev_results:-/tmp/results}
 if ! mount -t 9p -o trans=virtio,version=9p2000.L,access=any results "$R"; then
