@@ -20,12 +20,12 @@ ours_cfg=$REPO/tools/testing/selftests/cdev_revoke/config
 ALLOW_MISSING=1 "$REPO/scripts/build-kernel.sh" "$LINUX" "$OUT/vm" vm "${frags[@]}" "$ours_cfg" || exit 1
 gcc -O2 -Wall -o "$OUT/demo/cdevtest" "$REPO/scripts/demo-cdevtest.c" -luring || die "cdevtest build failed"
 
-report() { # NAME LOG
-	local name=$1 log=$2
-	echo "==== $name kernel ($(grep -m1 -o 'Linux version [^ ]*' "$log")):"
+report() { # NAME LOG TREE
+	local name=$1 log=$2 tree=$3
+	echo "==== $name kernel ($(grep -m1 -o 'Linux version [^ ]*' "$log"), $tree):"
 	grep -E 'CDEVTEST' "$log" | sed 's/^/    /'
 	local heads
-	heads=$(grep -E 'BUG:|WARNING:|Oops|general protection|Kernel panic|refcount_t:|corruption|possible .*locking|unreferenced object' "$log" | grep -v 'CDEVTEST' | sort | uniq -c | sed 's/^/    /')
+	heads=$(grep -E 'BUG:|WARNING:|Oops|general protection|Kernel panic|refcount_t:|corruption|possible .*locking|unreferenced object' "$log" | grep -v 'CDEVTEST' | sed -E 's/^\[ *[0-9]+\.[0-9]+\] //' | sort | uniq -c | sed 's/^/    /')
 	if [ -n "$heads" ]; then echo "  kernel reports:"; echo "$heads"; else echo "  kernel reports: none (clean)"; fi
 }
 rc=0
@@ -36,7 +36,7 @@ for k in stock ours; do
 done
 echo
 echo "================ make demo: open /dev/mtd0, unbind physmap-flash.0, read the stale fd ================"
-report "STOCK 6.12" "$RES/demo-stock-console.log"
-report "OUR" "$RES/demo-ours-console.log"
+report "STOCK 6.12" "$RES/demo-stock-console.log" "build/stock/linux = $(git -C "$STOCK" log -1 --format='%h %s' HEAD)"
+report "OUR" "$RES/demo-ours-console.log" "build/linux = $(git -C "$LINUX" log -1 --format=%h HEAD), $(git -C "$LINUX" rev-list --count refs/tags/cdev-dev..HEAD) commits on the base"
 echo "full consoles: $RES/demo-stock-console.log $RES/demo-ours-console.log"
 exit $rc

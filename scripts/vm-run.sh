@@ -37,7 +37,8 @@ qemu_cmd() { # $1 = accel
 # pci=noacpi: evaluating the i440fx _PRT AML with KASAN+kmemleak under TCG costs ~55 s of boot
 # (and trips the soft-lockup detector); the $PIR table routes the few PCI IRQs just as well.
 # printk.time=1: timestamps for diagnosis (ktap.py and splat-check strip them).
-APPEND="console=ttyS0 panic=-1 pci=noacpi printk.time=1 root=hostroot rootfstype=9p rootflags=trans=virtio,version=9p2000.L ro init=$REPO/scripts/guest-init.sh cdev_mode=$MODE cdev_results=$RDIR cdev_repo=$REPO $*"
+# kasan_multi_shot: report every bad access, not only the first one.
+APPEND="console=ttyS0 panic=-1 pci=noacpi printk.time=1 kasan_multi_shot root=hostroot rootfstype=9p rootflags=trans=virtio,version=9p2000.L ro init=$REPO/scripts/guest-init.sh cdev_mode=$MODE cdev_results=$RDIR cdev_repo=$REPO $*"
 
 # KVM: /dev/kvm exists here but guests hang (nested virt). Use it only if a probe guest boots.
 probe_kvm() {
