@@ -1384,8 +1384,14 @@ static void cdev_revoke_detach(struct cdev_revoke *rv,
 {
 	struct file *file = cf->file;
 
-	if ((file->f_flags & FASYNC) && rv->drv->fasync)
+	/*
+	 * Removing a fasync entry clears FASYNC, so __fput() will not turn
+	 * fasync off again: drop the core's entry along with the driver's.
+	 */
+	if ((file->f_flags & FASYNC) && rv->drv->fasync) {
 		rv->drv->fasync(-1, file, 0);
+		fasync_helper(-1, file, 0, &rv->fasync);
+	}
 	cdev_revoke_unhook(cf);
 	if (rv->drv->release)
 		rv->drv->release(file_inode(file), file);
@@ -1431,11 +1437,11 @@ static bool cdev_revoke_all_closed(struct cdev_revoke *rv)
  * hooks so that sleeping operations return, and waits for every running
  * operation of @cdev to leave.  When it returns, no method of the driver's
  * file_operations or vm_operations is running for @cdev and none will be
- * called again: every mapping of the device has been zapped, and every
- * open file has been detached, its ->release called (the driver's ->fasync
- * first, to remove it from the driver's list).  Pollers are woken with
- * the device's poll mask and SIGIO users get POLL_HUP.  The driver may
- * then free what its file operations use.
+ * called again: every mapping of the device has been zapped, SIGIO users
+ * have been sent POLL_HUP, and every open file has been detached, its
+ * ->release called (the driver's ->fasync first, to remove it from the
+ * driver's list).  Pollers are woken with the device's poll mask.  The
+ * driver may then free what its file operations use.
  *
  * With %CDEV_REVOKE_WAIT_CLOSE, open files keep working and
  * cdev_revoke() first waits for them to be closed, up to the device's
@@ -1493,8 +1499,8 @@ void cdev_revoke(struct cdev *cdev)
 	cdev_revoke_inject(rv, CDEV_REVOKE_PT_DRAINED);
 
 	cdev_revoke_zap(rv);
-	cdev_revoke_detach_files(rv);
 	kill_fasync(&rv->fasync, SIGIO, POLL_HUP);
+	cdev_revoke_detach_files(rv);
 	rv->revoked = true;
 out:
 	mutex_unlock(&rv->revoke_mutex);
@@ -1612,7 +1618,8 @@ void cdev_revoke_free(struct cdev *cdev)
 	if (!rv)
 		return;
 	cdev->revoke = NULL;
-	WARN_ON(!list_empty(&rv->files) || !list_empty(&rv->detached));
+	WARN_ON(!list_empty(&rv->files) || !list_empty(&rv->detached) ||
+		rv->fasync);
 	percpu_ref_exit(&rv->active);
 	cdev_revoke_drop_mms(&rv->mms);
 	list_for_each_entry_safe(s, n, &rv->vm_shims, node)

@@ -884,13 +884,18 @@ static void kt_pollers(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->after_revoke), 0);
 }
 
-/* fasync: the driver's entry is removed before its release. */
+/*
+ * fasync: the driver's entry and the core's are removed at revoke, before
+ * the driver's release.  Removing an entry clears FASYNC (as setfl()
+ * would see it), so __fput() would not remove the core's entry later.
+ */
 static void kt_fasync_removed(struct kunit *test)
 {
 	struct kt_drv *d = kt_register(test, &kt_info);
 	struct file *file = kt_open_file(test);
 	struct cdev_revoke *rv = file_rv(file);
 
+	/* What setfl() does for F_SETFL O_ASYNC. */
 	KUNIT_ASSERT_EQ(test, file->f_op->fasync(-1, file, 1), 1);
 	file->f_flags |= FASYNC;
 	KUNIT_EXPECT_NOT_NULL(test, d->fasync);
@@ -898,15 +903,15 @@ static void kt_fasync_removed(struct kunit *test)
 
 	cdev_revoke(d->cdev);
 	KUNIT_EXPECT_NULL(test, d->fasync);
+	KUNIT_EXPECT_NULL(test, rv->fasync);
+	KUNIT_EXPECT_FALSE(test, file->f_flags & FASYNC);
 	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->fasync_off), 1);
 	KUNIT_EXPECT_LT(test, kt_c->fasync_off_seq, kt_c->release_seq);
 	kt_unregister(test, d);
 
-	/* __fput() turns fasync off: the core's entry goes, the driver is left alone. */
-	KUNIT_EXPECT_NOT_NULL(test, rv->fasync);
+	/* Turning it on again fails; off succeeds without the driver. */
+	KUNIT_EXPECT_EQ(test, file->f_op->fasync(-1, file, 1), -ENODEV);
 	KUNIT_EXPECT_EQ(test, file->f_op->fasync(-1, file, 0), 0);
-	KUNIT_EXPECT_NULL(test, rv->fasync);
-	file->f_flags &= ~FASYNC;
 	kt_close(file);
 	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->fasync_off), 1);
 	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->after_revoke), 0);
