@@ -48,7 +48,8 @@ fi
 info "$NAME: building bzImage (-j$JOBS, log: $LOG)"
 start=$(date +%s)
 ccache -z >/dev/null 2>&1 || true
-if ! "${mk[@]}" bzImage >>"$LOG" 2>&1; then
+# modules: lib/test_cdev_revoke.ko for the device selftests (loaded by them through TCR_KO)
+if ! "${mk[@]}" bzImage modules >>"$LOG" 2>&1; then
 	echo "---- errors from $LOG:"
 	grep -E 'error|Error [0-9]|\*\*\*' "$LOG" | head -40
 	echo "---- end of $LOG:"; tail -15 "$LOG"

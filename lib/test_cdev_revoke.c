@@ -1,0 +1,674 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A revocable character device driver for the cdev_revoke selftests
+ * (tools/testing/selftests/cdev_revoke/).
+ *
+ * It binds QEMU's "edu" PCI device (1234:11e8) and "test-cdev-revoke"
+ * platform devices, which the module creates and destroys on request, and
+ * gives each a /dev/tcrN node.  Its private data is devres-managed, as in
+ * real drivers, so a method that runs after unbind is a KASAN report.
+ *
+ * What the tests watch lives in module memory: the counters in debugfs
+ * (test_cdev_revoke/), and one struct tcr_file per open file, kept until
+ * the module is unloaded, so that a method reached after revocation is
+ * counted (fops_after_revoke) instead of only crashing.
+ *
+ * optin=0 builds the same driver without cdev_revoke: the control that
+ * shows the use-after-free the layer prevents.
+ */
+
+#include <linux/cdev.h>
+#include <linux/cdev_revoke.h>
+#include <linux/debugfs.h>
+#include <linux/device.h>
+#include <linux/fs.h>
+#include <linux/idr.h>
+#include <linux/interrupt.h>
+#include <linux/io.h>
+#include <linux/io_uring/cmd.h>
+#include <linux/list.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/pci.h>
+#include <linux/platform_device.h>
+#include <linux/poll.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uio.h>
+#include <linux/workqueue.h>
+#include <uapi/linux/ioctl.h>
+
+#define TCR_NAME		"test-cdev-revoke"
+#define TCR_MINORS		64
+#define TCR_PLAT_ID		0x7c7c7c7c
+
+#define EDU_ID			0x00
+#define EDU_IRQ_STATUS		0x24
+#define EDU_IRQ_RAISE		0x60
+#define EDU_IRQ_ACK		0x64
+
+/* Userspace interface, mirrored in the selftests. */
+#define TCR_IOC_ID		_IOR('R', 1, __u32)
+#define TCR_IOC_SLEEP		_IOW('R', 2, __u32)	/* milliseconds */
+#define TCR_IOC_EVENT		_IO('R', 3)		/* raise an event */
+#define TCR_URING_ID		1
+#define TCR_URING_WAIT		2			/* complete at next event */
+
+static bool optin = true;
+module_param(optin, bool, 0444);
+MODULE_PARM_DESC(optin, "opt the devices in to cdev_revoke (0: the unsafe control)");
+
+static unsigned int async_ms = 50;
+module_param(async_ms, uint, 0644);
+MODULE_PARM_DESC(async_ms, "delay before an async read_iter completes");
+
+/* Counters, in module memory. */
+static atomic_t tcr_opens, tcr_releases, tcr_calls, tcr_after_revoke;
+static atomic_t tcr_revokes, tcr_kicks, tcr_irqs, tcr_async_done;
+
+/* Private data of one bound device: devres, freed at unbind. */
+struct tcr_dev {
+	struct device *parent;
+	struct cdev *cdev;
+	dev_t devt;
+	u32 id;
+	void __iomem *regs;
+	phys_addr_t mmio_start;
+	size_t mmio_len;
+	void *page;
+	wait_queue_head_t wq;
+	spinlock_t lock;		/* protects all below */
+	u64 events;
+	bool gone;
+	struct list_head files;
+	struct list_head iocbs;
+	struct list_head cmds;
+	struct delayed_work async_work;
+	struct fasync_struct *fasync;
+};
+
+/* One open file: module memory, lives until the module is unloaded. */
+struct tcr_file {
+	struct list_head node;		/* in tcr_dev.files */
+	struct list_head all;		/* in tcr_all_files */
+	struct tcr_dev *td;
+	bool released;
+	bool revoked;
+};
+
+struct tcr_iocb {
+	struct list_head node;
+	struct kiocb *iocb;
+	ssize_t len;
+};
+
+struct tcr_cmd {
+	struct list_head node;
+};
+
+static dev_t tcr_base;
+static DEFINE_IDA(tcr_ida);
+static DEFINE_MUTEX(tcr_lock);		/* tcr_devs, tcr_all_files */
+static DEFINE_MUTEX(tcr_pdev_lock);	/* tcr_pdevs; held across their probe */
+static struct tcr_dev *tcr_devs[TCR_MINORS];
+static LIST_HEAD(tcr_all_files);
+static struct platform_device *tcr_pdevs[TCR_MINORS];
+static struct dentry *tcr_debugfs;
+
+static const struct class tcr_class = {
+	.name = "test_cdev_revoke",
+};
+
+/*
+ * Every method starts here.  A method of a file whose device was revoked
+ * must never be reached: count it.  Then carry on like a real driver
+ * would, into the freed device, so that KASAN reports it too.
+ */
+static struct tcr_dev *tcr_enter(struct file *file)
+{
+	struct tcr_file *tf = file->private_data;
+
+	atomic_inc(&tcr_calls);
+	if (READ_ONCE(tf->revoked) || READ_ONCE(tf->released))
+		atomic_inc(&tcr_after_revoke);
+	return tf->td;
+}
+
+static void tcr_event(struct tcr_dev *td)
+{
+	struct tcr_cmd *c, *n;
+	LIST_HEAD(cmds);
+
+	spin_lock(&td->lock);
+	td->events++;
+	list_splice_init(&td->cmds, &cmds);
+	spin_unlock(&td->lock);
+	wake_up_interruptible_poll(&td->wq, EPOLLIN | EPOLLRDNORM);
+	kill_fasync(&td->fasync, SIGIO, POLL_IN);
+	list_for_each_entry_safe(c, n, &cmds, node) {
+		list_del(&c->node);
+		io_uring_cmd_done(container_of((void *)c, struct io_uring_cmd,
+					       pdu), 0, 0, IO_URING_F_UNLOCKED);
+	}
+}
+
+static int tcr_open(struct inode *inode, struct file *file)
+{
+	unsigned int minor = iminor(inode) - MINOR(tcr_base);
+	struct tcr_file *tf;
+	struct tcr_dev *td;
+
+	atomic_inc(&tcr_calls);
+	tf = kzalloc(sizeof(*tf), GFP_KERNEL);
+	if (!tf)
+		return -ENOMEM;
+	mutex_lock(&tcr_lock);
+	td = minor < TCR_MINORS ? tcr_devs[minor] : NULL;
+	if (!td) {
+		mutex_unlock(&tcr_lock);
+		kfree(tf);
+		return -ENXIO;
+	}
+	tf->td = td;
+	list_add(&tf->all, &tcr_all_files);
+	spin_lock(&td->lock);
+	list_add(&tf->node, &td->files);
+	spin_unlock(&td->lock);
+	mutex_unlock(&tcr_lock);
+
+	file->private_data = tf;
+	file->f_mode |= FMODE_NOWAIT;
+	atomic_inc(&tcr_opens);
+	return 0;
+}
+
+static int tcr_release(struct inode *inode, struct file *file)
+{
+	struct tcr_file *tf = file->private_data;
+	struct tcr_dev *td = tcr_enter(file);
+
+	spin_lock(&td->lock);
+	list_del_init(&tf->node);
+	spin_unlock(&td->lock);
+	WRITE_ONCE(tf->released, true);
+	atomic_inc(&tcr_releases);
+	return 0;
+}
+
+static void tcr_async_work(struct work_struct *work)
+{
+	struct tcr_dev *td = container_of(work, struct tcr_dev,
+					  async_work.work);
+	struct tcr_iocb *ti, *n;
+	LIST_HEAD(done);
+
+	spin_lock(&td->lock);
+	list_splice_init(&td->iocbs, &done);
+	spin_unlock(&td->lock);
+	list_for_each_entry_safe(ti, n, &done, node) {
+		ti->iocb->ki_complete(ti->iocb, ti->len);
+		atomic_inc(&tcr_async_done);
+		kfree(ti);
+	}
+}
+
+/*
+ * Synchronous reads wait for an event (write(), TCR_IOC_EVENT, the edu
+ * interrupt) and return the event count.  Asynchronous ones (io_uring,
+ * aio) fill the buffer at once and complete from a work item later.
+ */
+static ssize_t tcr_read_iter(struct kiocb *iocb, struct iov_iter *to)
+{
+	struct tcr_dev *td = tcr_enter(iocb->ki_filp);
+	size_t len = min_t(size_t, iov_iter_count(to), sizeof(u64));
+	struct tcr_iocb *ti;
+	u64 events;
+	int ret;
+
+	if (!is_sync_kiocb(iocb)) {
+		ti = kmalloc(sizeof(*ti), GFP_KERNEL);
+		if (!ti)
+			return -ENOMEM;
+		ti->iocb = iocb;
+		ti->len = iov_iter_zero(len, to);
+		spin_lock(&td->lock);
+		if (td->gone) {
+			spin_unlock(&td->lock);
+			kfree(ti);
+			return -EIO;
+		}
+		list_add_tail(&ti->node, &td->iocbs);
+		spin_unlock(&td->lock);
+		schedule_delayed_work(&td->async_work,
+				      msecs_to_jiffies(READ_ONCE(async_ms)));
+		return -EIOCBQUEUED;
+	}
+
+	if (iocb->ki_flags & IOCB_NOWAIT || iocb->ki_filp->f_flags & O_NONBLOCK) {
+		if (!READ_ONCE(td->events))
+			return -EAGAIN;
+	} else {
+		ret = wait_event_interruptible(td->wq, READ_ONCE(td->events) ||
+					       READ_ONCE(td->gone));
+		if (ret)
+			return ret;
+		if (READ_ONCE(td->gone))
+			return -EIO;
+	}
+	spin_lock(&td->lock);
+	events = td->events;
+	spin_unlock(&td->lock);
+	return copy_to_iter(&events, len, to);
+}
+
+static ssize_t tcr_write_iter(struct kiocb *iocb, struct iov_iter *from)
+{
+	struct tcr_dev *td = tcr_enter(iocb->ki_filp);
+	size_t len = iov_iter_count(from);
+
+	iov_iter_advance(from, len);
+	tcr_event(td);
+	return len;
+}
+
+static __poll_t tcr_poll(struct file *file, poll_table *pt)
+{
+	struct tcr_dev *td = tcr_enter(file);
+	__poll_t mask = EPOLLOUT | EPOLLWRNORM;
+
+	poll_wait(file, &td->wq, pt);
+	if (READ_ONCE(td->events))
+		mask |= EPOLLIN | EPOLLRDNORM;
+	if (READ_ONCE(td->gone))
+		mask |= EPOLLHUP;
+	return mask;
+}
+
+static long tcr_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct tcr_dev *td = tcr_enter(file);
+	u32 ms;
+	long left;
+
+	switch (cmd) {
+	case TCR_IOC_ID:
+		return put_user(td->regs ? readl(td->regs + EDU_ID) : td->id,
+				(u32 __user *)arg);
+	case TCR_IOC_SLEEP:
+		if (get_user(ms, (u32 __user *)arg))
+			return -EFAULT;
+		left = wait_event_interruptible_timeout(td->wq,
+							READ_ONCE(td->gone),
+							msecs_to_jiffies(ms));
+		if (left < 0)
+			return left;
+		return READ_ONCE(td->gone) ? -EIO : 0;
+	case TCR_IOC_EVENT:
+		if (td->regs)		/* the edu interrupt raises the event */
+			writel(1, td->regs + EDU_IRQ_RAISE);
+		else
+			tcr_event(td);
+		return 0;
+	}
+	return -ENOTTY;
+}
+
+static int tcr_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct tcr_dev *td = tcr_enter(file);
+
+	if (td->regs)
+		return vm_iomap_memory(vma, td->mmio_start, td->mmio_len);
+	return remap_pfn_range(vma, vma->vm_start,
+			       virt_to_phys(td->page) >> PAGE_SHIFT,
+			       PAGE_SIZE, vma->vm_page_prot);
+}
+
+static int tcr_uring_cmd(struct io_uring_cmd *cmd, unsigned int issue_flags)
+{
+	struct tcr_cmd *c = io_uring_cmd_to_pdu(cmd, struct tcr_cmd);
+	struct tcr_dev *td = tcr_enter(cmd->file);
+
+	if (issue_flags & IO_URING_F_CANCEL) {
+		spin_lock(&td->lock);
+		list_del(&c->node);
+		spin_unlock(&td->lock);
+		io_uring_cmd_done(cmd, -ECANCELED, 0, issue_flags);
+		return 0;
+	}
+	switch (cmd->cmd_op) {
+	case TCR_URING_ID:
+		return td->regs ? readl(td->regs + EDU_ID) & 0xffff : 0x7c7c;
+	case TCR_URING_WAIT:
+		spin_lock(&td->lock);
+		if (td->gone) {
+			spin_unlock(&td->lock);
+			return -EIO;
+		}
+		list_add_tail(&c->node, &td->cmds);
+		spin_unlock(&td->lock);
+		io_uring_cmd_mark_cancelable(cmd, issue_flags);
+		return -EIOCBQUEUED;
+	}
+	return -ENOTTY;
+}
+
+static int tcr_fasync(int fd, struct file *file, int on)
+{
+	struct tcr_dev *td = tcr_enter(file);
+
+	return fasync_helper(fd, file, on, &td->fasync);
+}
+
+static const struct file_operations tcr_fops = {
+	.owner		= THIS_MODULE,
+	.open		= tcr_open,
+	.release	= tcr_release,
+	.read_iter	= tcr_read_iter,
+	.write_iter	= tcr_write_iter,
+	.poll		= tcr_poll,
+	.unlocked_ioctl	= tcr_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+	.mmap		= tcr_mmap,
+	.uring_cmd	= tcr_uring_cmd,
+	.fasync		= tcr_fasync,
+	.llseek		= noop_llseek,
+};
+
+static struct tcr_dev *tcr_of_cdev(struct cdev *cdev)
+{
+	return tcr_devs[MINOR(cdev->dev) - MINOR(tcr_base)];
+}
+
+/* Wake every sleeper, complete every queued request: nothing waits on us. */
+static void tcr_kick(struct cdev *cdev)
+{
+	struct tcr_dev *td = tcr_of_cdev(cdev);
+	struct tcr_iocb *ti, *tn;
+	struct tcr_cmd *c, *cn;
+	LIST_HEAD(iocbs);
+	LIST_HEAD(cmds);
+
+	atomic_inc(&tcr_kicks);
+	spin_lock(&td->lock);
+	td->gone = true;
+	list_splice_init(&td->iocbs, &iocbs);
+	list_splice_init(&td->cmds, &cmds);
+	spin_unlock(&td->lock);
+	wake_up_all(&td->wq);
+	cancel_delayed_work_sync(&td->async_work);
+	list_for_each_entry_safe(ti, tn, &iocbs, node) {
+		ti->iocb->ki_complete(ti->iocb, -ENODEV);
+		kfree(ti);
+	}
+	list_for_each_entry_safe(c, cn, &cmds, node) {
+		list_del(&c->node);
+		io_uring_cmd_done(container_of((void *)c, struct io_uring_cmd,
+					       pdu), -ENODEV, 0,
+				  IO_URING_F_UNLOCKED);
+	}
+}
+
+static const struct cdev_revoke_info tcr_revoke_info = {
+	.kick = tcr_kick,
+};
+
+static void tcr_remove_cdev(void *data)
+{
+	struct tcr_dev *td = data;
+	struct tcr_file *tf;
+
+	device_destroy(&tcr_class, td->devt);
+	if (optin) {
+		cdev_revoke(td->cdev);
+		atomic_inc(&tcr_revokes);
+	}
+	mutex_lock(&tcr_lock);
+	spin_lock(&td->lock);
+	list_for_each_entry(tf, &td->files, node)
+		WRITE_ONCE(tf->revoked, true);
+	spin_unlock(&td->lock);
+	tcr_devs[MINOR(td->devt) - MINOR(tcr_base)] = NULL;
+	mutex_unlock(&tcr_lock);
+	cdev_del(td->cdev);
+	cancel_delayed_work_sync(&td->async_work);
+	ida_free(&tcr_ida, MINOR(td->devt) - MINOR(tcr_base));
+}
+
+static void tcr_init_dev(struct device *parent, struct tcr_dev *td)
+{
+	td->parent = parent;
+	init_waitqueue_head(&td->wq);
+	spin_lock_init(&td->lock);
+	INIT_LIST_HEAD(&td->files);
+	INIT_LIST_HEAD(&td->iocbs);
+	INIT_LIST_HEAD(&td->cmds);
+	INIT_DELAYED_WORK(&td->async_work, tcr_async_work);
+}
+
+/* Register /dev/tcrN for @parent; undone by devres, before what came first. */
+static int tcr_register(struct device *parent, struct tcr_dev *td)
+{
+	struct device *node;
+	int minor, ret;
+
+	minor = ida_alloc_max(&tcr_ida, TCR_MINORS - 1, GFP_KERNEL);
+	if (minor < 0)
+		return minor;
+	td->devt = MKDEV(MAJOR(tcr_base), MINOR(tcr_base) + minor);
+	td->cdev = cdev_alloc();
+	if (!td->cdev) {
+		ret = -ENOMEM;
+		goto err_ida;
+	}
+	td->cdev->ops = &tcr_fops;
+	td->cdev->owner = THIS_MODULE;
+	if (optin) {
+		ret = cdev_revoke_init(td->cdev, &tcr_revoke_info);
+		if (ret)
+			goto err_cdev;
+	}
+	mutex_lock(&tcr_lock);
+	tcr_devs[minor] = td;
+	mutex_unlock(&tcr_lock);
+	ret = cdev_add(td->cdev, td->devt, 1);
+	if (ret)
+		goto err_map;
+	node = device_create(&tcr_class, parent, td->devt, td, "tcr%d", minor);
+	if (IS_ERR(node)) {
+		ret = PTR_ERR(node);
+		cdev_del(td->cdev);
+		goto err_map_only;
+	}
+	return devm_add_action_or_reset(parent, tcr_remove_cdev, td);
+
+err_map:
+	kobject_put(&td->cdev->kobj);
+err_map_only:
+	mutex_lock(&tcr_lock);
+	tcr_devs[minor] = NULL;
+	mutex_unlock(&tcr_lock);
+	goto err_ida;
+err_cdev:
+	kobject_put(&td->cdev->kobj);
+err_ida:
+	ida_free(&tcr_ida, minor);
+	return ret;
+}
+
+static irqreturn_t tcr_edu_irq(int irq, void *data)
+{
+	struct tcr_dev *td = data;
+	u32 status = readl(td->regs + EDU_IRQ_STATUS);
+
+	if (!status)
+		return IRQ_NONE;
+	writel(status, td->regs + EDU_IRQ_ACK);
+	atomic_inc(&tcr_irqs);
+	tcr_event(td);
+	return IRQ_HANDLED;
+}
+
+static int tcr_edu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+{
+	struct tcr_dev *td;
+	int ret;
+
+	td = devm_kzalloc(&pdev->dev, sizeof(*td), GFP_KERNEL);
+	ret = pcim_enable_device(pdev);
+	if (ret)
+		return ret;
+	ret = pcim_iomap_regions(pdev, BIT(0), TCR_NAME);
+	if (ret)
+		return ret;
+	td->regs = pcim_iomap_table(pdev)[0];
+	td->mmio_start = pci_resource_start(pdev, 0);
+	td->mmio_len = pci_resource_len(pdev, 0);
+	td->id = readl(td->regs + EDU_ID);
+	tcr_init_dev(&pdev->dev, td);
+	/* Before the cdev: devres frees the IRQ after the revocation. */
+	ret = devm_request_irq(&pdev->dev, pdev->irq, tcr_edu_irq, IRQF_SHARED,
+			       TCR_NAME, td);
+	if (ret)
+		return ret;
+	return tcr_register(&pdev->dev, td);
+}
+
+static const struct pci_device_id tcr_edu_ids[] = {
+	{ PCI_DEVICE(0x1234, 0x11e8) },
+	{ }
+};
+MODULE_DEVICE_TABLE(pci, tcr_edu_ids);
+
+static struct pci_driver tcr_edu_driver = {
+	.name = TCR_NAME,
+	.id_table = tcr_edu_ids,
+	.probe = tcr_edu_probe,
+};
+
+static int tcr_plat_probe(struct platform_device *pdev)
+{
+	struct tcr_dev *td;
+
+	td = devm_kzalloc(&pdev->dev, sizeof(*td), GFP_KERNEL);
+	td->page = (void *)devm_get_free_pages(&pdev->dev,
+					       GFP_KERNEL | __GFP_ZERO, 0);
+	if (!td->page)
+		return -ENOMEM;
+	td->id = TCR_PLAT_ID;
+	*(u32 *)td->page = TCR_PLAT_ID;
+	tcr_init_dev(&pdev->dev, td);
+	return tcr_register(&pdev->dev, td);
+}
+
+static struct platform_driver tcr_plat_driver = {
+	.driver.name = TCR_NAME,
+	.probe = tcr_plat_probe,
+};
+
+/* debugfs "platform_add" / "platform_del": write an id (0..63). */
+static int tcr_plat_add(void *data, u64 id)
+{
+	struct platform_device *pdev;
+
+	if (id >= TCR_MINORS)
+		return -EINVAL;
+	mutex_lock(&tcr_pdev_lock);
+	if (tcr_pdevs[id]) {
+		mutex_unlock(&tcr_pdev_lock);
+		return -EEXIST;
+	}
+	pdev = platform_device_register_simple(TCR_NAME, id, NULL, 0);
+	if (!IS_ERR(pdev))
+		tcr_pdevs[id] = pdev;
+	mutex_unlock(&tcr_pdev_lock);
+	return PTR_ERR_OR_ZERO(pdev);
+}
+
+static int tcr_plat_del(void *data, u64 id)
+{
+	struct platform_device *pdev;
+
+	if (id >= TCR_MINORS)
+		return -EINVAL;
+	mutex_lock(&tcr_pdev_lock);
+	pdev = tcr_pdevs[id];
+	tcr_pdevs[id] = NULL;
+	mutex_unlock(&tcr_pdev_lock);
+	if (!pdev)
+		return -ENOENT;
+	platform_device_unregister(pdev);
+	return 0;
+}
+
+DEFINE_DEBUGFS_ATTRIBUTE(tcr_plat_add_fops, NULL, tcr_plat_add, "%llu\n");
+DEFINE_DEBUGFS_ATTRIBUTE(tcr_plat_del_fops, NULL, tcr_plat_del, "%llu\n");
+
+static void tcr_debugfs_init(void)
+{
+	struct dentry *d = debugfs_create_dir("test_cdev_revoke", NULL);
+
+	tcr_debugfs = d;
+	debugfs_create_atomic_t("opens", 0444, d, &tcr_opens);
+	debugfs_create_atomic_t("releases", 0444, d, &tcr_releases);
+	debugfs_create_atomic_t("fops", 0444, d, &tcr_calls);
+	debugfs_create_atomic_t("fops_after_revoke", 0444, d, &tcr_after_revoke);
+	debugfs_create_atomic_t("revokes", 0444, d, &tcr_revokes);
+	debugfs_create_atomic_t("kicks", 0444, d, &tcr_kicks);
+	debugfs_create_atomic_t("irqs", 0444, d, &tcr_irqs);
+	debugfs_create_atomic_t("async_done", 0444, d, &tcr_async_done);
+	debugfs_create_bool("optin", 0444, d, &optin);
+	debugfs_create_file_unsafe("platform_add", 0200, d, NULL,
+				   &tcr_plat_add_fops);
+	debugfs_create_file_unsafe("platform_del", 0200, d, NULL,
+				   &tcr_plat_del_fops);
+}
+
+static int __init tcr_init(void)
+{
+	int ret;
+
+	ret = alloc_chrdev_region(&tcr_base, 0, TCR_MINORS, TCR_NAME);
+	if (ret)
+		return ret;
+	ret = class_register(&tcr_class);
+	if (ret)
+		goto err_region;
+	ret = platform_driver_register(&tcr_plat_driver);
+	if (ret)
+		goto err_class;
+	ret = pci_register_driver(&tcr_edu_driver);
+	if (ret)
+		goto err_plat;
+	tcr_debugfs_init();
+	return 0;
+
+err_plat:
+	platform_driver_unregister(&tcr_plat_driver);
+err_class:
+	class_unregister(&tcr_class);
+err_region:
+	unregister_chrdev_region(tcr_base, TCR_MINORS);
+	return ret;
+}
+
+static void __exit tcr_exit(void)
+{
+	struct tcr_file *tf, *n;
+	int i;
+
+	debugfs_remove(tcr_debugfs);
+	for (i = 0; i < TCR_MINORS; i++)
+		tcr_plat_del(NULL, i);
+	pci_unregister_driver(&tcr_edu_driver);
+	platform_driver_unregister(&tcr_plat_driver);
+	class_unregister(&tcr_class);
+	unregister_chrdev_region(tcr_base, TCR_MINORS);
+	list_for_each_entry_safe(tf, n, &tcr_all_files, all)
+		kfree(tf);
+}
+
+module_init(tcr_init);
+module_exit(tcr_exit);
+MODULE_DESCRIPTION("Revocable character device driver for the cdev_revoke selftests");
+MODULE_LICENSE("GPL");
