@@ -13,7 +13,7 @@ export KUNITCONFIG
 endif
 S := $(REPO)/scripts
 
-.PHONY: all check deps tree refresh kunit vm-test harness-test demo version clean distclean ccache-stats help
+.PHONY: all check deps tree refresh kunit vm-test harness-test stress demo version clean distclean ccache-stats help
 all: help
 
 help:
@@ -25,6 +25,7 @@ help:
 	@echo "make kunit         UML KUnit with .kunitconfig (KUNITCONFIG=... to override)"
 	@echo "make vm-test       x86_64 debug VM kernel: KUnit at boot + kselftests under QEMU -smp 2"
 	@echo "make harness-test  self-test of the workbench scripts"
+	@echo "make stress        device selftests with CYCLES=10000 unbind/bind cycles per device (VM)"
 	@echo "results: build/results/"
 
 check:
@@ -51,6 +52,13 @@ vm-test:
 
 harness-test:
 	@$(S)/harness-test.sh
+
+# The device selftests with CYCLES unbind/bind cycles per device (not part of make check).
+CYCLES ?= 10000
+stress:
+	@rc=0; TCR_CYCLES=$(CYCLES) CDEV_TEST_TIMEOUT=14400 VM_TIMEOUT=15000 $(S)/vm-test.sh || rc=1; \
+	grep -h "cycles, .* operations" $(REPO)/build/results/vm/selftests.tap | sed 's/^ *# *//'; \
+	python3 $(S)/ktap.py count $(REPO)/build/results/kunit-x86_64.tap $(REPO)/build/results/vm/selftests.tap || rc=1; exit $$rc
 
 demo:
 	@$(S)/demo.sh

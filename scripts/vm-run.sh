@@ -41,7 +41,7 @@ qemu_cmd() { # $1 = accel
 # window and the kernel moved the edu BAR onto the local APIC at 0xfee00000.)
 # printk.time=1: timestamps for diagnosis (ktap.py and splat-check strip them).
 # kasan_multi_shot: report every bad access, not only the first one.
-APPEND="console=ttyS0 panic=-1 acpi=noirq printk.time=1 kasan_multi_shot root=hostroot rootfstype=9p rootflags=trans=virtio,version=9p2000.L ro init=$REPO/scripts/guest-init.sh cdev_mode=$MODE cdev_results=$RDIR cdev_repo=$REPO TCR_KO=$(realpath -m "$(dirname "$IMG")/../../../lib/test_cdev_revoke.ko") $*"
+APPEND="console=ttyS0 panic=-1 acpi=noirq printk.time=1 kasan_multi_shot root=hostroot rootfstype=9p rootflags=trans=virtio,version=9p2000.L ro init=$REPO/scripts/guest-init.sh cdev_mode=$MODE cdev_results=$RDIR cdev_repo=$REPO TCR_KO=$(realpath -m "$(dirname "$IMG")/../../../lib/test_cdev_revoke.ko") ${TCR_CYCLES:+TCR_CYCLES=$TCR_CYCLES} ${CDEV_TEST_TIMEOUT:+cdev_test_timeout=$CDEV_TEST_TIMEOUT} $*"
 
 # KVM: /dev/kvm exists here but guests hang (nested virt). Use it only if a probe guest boots.
 probe_kvm() {

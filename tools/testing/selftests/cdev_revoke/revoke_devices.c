@@ -6,7 +6,8 @@
  * in flight.
  *
  * Environment: TCR_KO=path of test_cdev_revoke.ko (loaded if needed),
- * TCR_CYCLES=unbind/bind cycles of the stress test (default 200).
+ * TCR_CYCLES=unbind/bind cycles of the stress test (default 500; make stress
+ * runs 10000).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -566,10 +567,10 @@ static void *loader_fn(void *arg)
 	return NULL;
 }
 
-TEST_F_TIMEOUT(dev, stress_unbind_bind, 900)
+TEST_F_TIMEOUT(dev, stress_unbind_bind, 4 * 3600)
 {
 	const char *c = getenv("TCR_CYCLES");
-	int cycles = c ? atoi(c) : 200;
+	int cycles = c ? atoi(c) : 500;
 	atomic_bool stop = false;
 	struct loader l[3];
 	pthread_t t[3];
