@@ -433,8 +433,16 @@ TEST_F(dev, io_uring_inflight)
 	EXPECT_LE(0, cqe->res);
 	io_uring_cqe_seen(&ring, cqe);
 
-	for (i = 0; i < 4; i++, n++)
-		io_uring_prep_read(io_uring_get_sqe(&ring), fd, bufs[i], 8, 0);
+	/*
+	 * Reads issued inline (the driver sets FMODE_NOWAIT) and reads
+	 * forced onto io-wq workers; the driver queues both.
+	 */
+	for (i = 0; i < 6; i++, n++) {
+		sqe = io_uring_get_sqe(&ring);
+		io_uring_prep_read(sqe, fd, bufs[i], 8, 0);
+		if (i >= 3)
+			sqe->flags |= IOSQE_ASYNC;
+	}
 	for (i = 0; i < 3; i++, n++) {
 		sqe = io_uring_get_sqe(&ring);
 		io_uring_prep_rw(IORING_OP_URING_CMD, sqe, fd, NULL, 0, 0);
