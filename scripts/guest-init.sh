@@ -61,9 +61,9 @@ run_demo() {
 	mtdinfo /dev/mtd0 2>&1 | head -4
 	d=/sys/bus/platform/drivers/physmap-flash
 	if [ ! -e $d/physmap-flash.0 ]; then echo "=== CDEV DEMO: physmap-flash.0 not bound, cannot run"; return; fi
-	"$cdev_demo" hold /dev/mtd0 $d/unbind physmap-flash.0 2>&1 | tee $R/demo.txt
+	timeout 300 "$cdev_demo" mtd physmap-flash.0 $d "${cdev_demo_cycles:-20}" 2>&1 | tee $R/demo.txt
 	sleep 2
-	echo "=== CDEV DEMO: /proc/mtd after unbind:"; cat /proc/mtd
+	echo "=== CDEV DEMO: /proc/mtd at the end:"; cat /proc/mtd
 	echo "=== CDEV DEMO DONE"
 }
 

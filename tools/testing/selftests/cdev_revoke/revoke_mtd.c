@@ -1,0 +1,582 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mtdchar on cdev_revoke: MTD devices deleted while userspace holds their
+ * /dev/mtdN open and uses it.
+ *
+ * - physmap-flash on QEMU's pflash, unbound and rebound in a loop under
+ *   pread, ioctl and io_uring load (the scenario that used to oops in
+ *   mtdchar_read);
+ * - mtdram partitions deleted with BLKPG while they are read, erased and
+ *   held open, while ioctls on the partition wait for the master's lock;
+ * - nandsim with erase delays: a long MEMERASE does not hold up the
+ *   deletion of its partition;
+ * - mtd-utils on the converted driver.
+ *
+ * Environment: TCR_KO=path of test_cdev_revoke.ko (nandsim.ko is found
+ * relative to it, in the same build tree), TCR_CYCLES=unbind/bind cycles of
+ * physmap-flash (default 200).
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <liburing.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/blkpg.h>
+#include <mtd/mtd-user.h>
+
+#include "../kselftest_harness.h"
+
+#define PHYSMAP_DRV	"/sys/bus/platform/drivers/physmap-flash/"
+#define PHYSMAP		"physmap-flash.0"
+#define MTDRAM		"mtdram test device"
+#define NANDSIM_PART	"NAND simulator partition 0"
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int write_str(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, s, strlen(s));
+	n = n < 0 ? -errno : 0;
+	close(fd);
+	return n;
+}
+
+/* Index of the MTD device called @name, or -1. */
+static int mtd_find(const char *name)
+{
+	char path[300], buf[128];
+	struct dirent *de;
+	int idx = -1, fd;
+	ssize_t n;
+	DIR *d;
+
+	d = opendir("/sys/class/mtd");
+	if (!d)
+		return -1;
+	while ((de = readdir(d))) {
+		int i;
+		char end;
+
+		if (sscanf(de->d_name, "mtd%d%c", &i, &end) != 1)
+			continue;	/* mtdNro, ., .. */
+		snprintf(path, sizeof(path), "/sys/class/mtd/%s/name", de->d_name);
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = 0;
+		buf[strcspn(buf, "\n")] = 0;
+		if (!strcmp(buf, name) && (idx < 0 || i < idx))
+			idx = i;
+	}
+	closedir(d);
+	return idx;
+}
+
+static bool mtd_exists(int idx)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/sys/class/mtd/mtd%d", idx);
+	return access(path, F_OK) == 0;
+}
+
+/* Wait up to @ms for MTD device @name and its node; its index or -1. */
+static int mtd_wait(const char *name, int ms)
+{
+	char node[32];
+	long end = now_ms() + ms;
+	int idx;
+
+	do {
+		idx = mtd_find(name);
+		if (idx >= 0) {
+			snprintf(node, sizeof(node), "/dev/mtd%d", idx);
+			if (access(node, F_OK) == 0)
+				return idx;
+		}
+		usleep(1000);
+	} while (now_ms() < end);
+	return -1;
+}
+
+static int mtd_open(int idx, int flags)
+{
+	char node[32];
+
+	snprintf(node, sizeof(node), "/dev/mtd%d", idx);
+	return open(node, flags | O_CLOEXEC);
+}
+
+static int blkpg(int fd, int op, int pno, long long start, long long len,
+		 const char *name)
+{
+	struct blkpg_partition p = {
+		.start = start, .length = len, .pno = pno,
+	};
+	struct blkpg_ioctl_arg a = {
+		.op = op, .datalen = sizeof(p), .data = &p,
+	};
+
+	if (name)
+		snprintf(p.devname, sizeof(p.devname), "%s", name);
+	return ioctl(fd, BLKPG, &a);
+}
+
+/*
+ * A load thread: one kind of operation in a loop on one MTD device.  With
+ * a name, the thread reopens the device whenever it was revoked; with an
+ * fd, it stops at the first -ENODEV.
+ */
+enum load_kind { LOAD_PREAD, LOAD_IOCTL, LOAD_ERASE, LOAD_URING };
+
+struct load {
+	enum load_kind kind;
+	const char *name;
+	int fd;
+	atomic_bool stop;
+	atomic_long ok, enodev, refused, unexpected;
+	int bad_errno;
+	const char *bad_op;
+	pthread_t thread;
+};
+
+static const char * const load_names[] = {
+	[LOAD_PREAD] = "pread", [LOAD_IOCTL] = "ioctl",
+	[LOAD_ERASE] = "erase", [LOAD_URING] = "io_uring",
+};
+
+static void load_bad(struct load *l, const char *op, int err)
+{
+	if (!atomic_fetch_add(&l->unexpected, 1)) {
+		l->bad_op = op;
+		l->bad_errno = err;
+	}
+}
+
+/* One operation: 0, or a positive errno. */
+static int load_op(struct load *l, struct io_uring *ring)
+{
+	struct erase_info_user ei = { .start = 0, .length = 65536 };
+	struct mtd_info_user info;
+	struct io_uring_cqe *cqe;
+	char buf[8][512];
+	int i, err = 0;
+
+	switch (l->kind) {
+	case LOAD_PREAD:
+		return pread(l->fd, buf[0], sizeof(buf[0]),
+			     (random() % 64) * 512) < 0 ? errno : 0;
+	case LOAD_IOCTL:
+		return ioctl(l->fd, MEMGETINFO, &info) ? errno : 0;
+	case LOAD_ERASE:
+		if (ioctl(l->fd, MEMGETINFO, &info))
+			return errno;
+		return ioctl(l->fd, MEMERASE, &ei) ? errno : 0;
+	case LOAD_URING:
+		for (i = 0; i < 8; i++) {
+			struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+
+			io_uring_prep_read(sqe, l->fd, buf[i], sizeof(buf[i]),
+					   i * 4096);
+			/* half inline (or punted on -EAGAIN), half on io-wq */
+			if (i & 1)
+				sqe->flags |= IOSQE_ASYNC;
+		}
+		if (io_uring_submit(ring) != 8)
+			return EIO;
+		for (i = 0; i < 8; i++) {
+			if (io_uring_wait_cqe(ring, &cqe))
+				return EIO;
+			/* report anything but ENODEV first */
+			if (cqe->res < 0 && (!err || err == ENODEV))
+				err = -cqe->res;
+			io_uring_cqe_seen(ring, cqe);
+		}
+		return err;
+	}
+	return EINVAL;
+}
+
+static void *load_thread(void *arg)
+{
+	struct load *l = arg;
+	struct io_uring ring;
+	bool reopen = l->name;
+	int err;
+
+	if (l->kind == LOAD_URING && io_uring_queue_init(16, &ring, 0)) {
+		load_bad(l, "io_uring_queue_init", errno);
+		return NULL;
+	}
+	while (!atomic_load(&l->stop)) {
+		if (l->fd < 0) {
+			int idx = mtd_find(l->name);
+
+			l->fd = idx < 0 ? -1 : mtd_open(idx, O_RDWR);
+			if (l->fd < 0) {
+				/* between unbind and bind: no node, no cdev */
+				if (idx >= 0 && errno != ENOENT &&
+				    errno != ENXIO && errno != ENODEV)
+					load_bad(l, "open", errno);
+				atomic_fetch_add(&l->refused, 1);
+				usleep(200);
+				continue;
+			}
+		}
+		err = load_op(l, &ring);
+		if (!err) {
+			atomic_fetch_add(&l->ok, 1);
+			continue;
+		}
+		if (err != ENODEV) {
+			load_bad(l, load_names[l->kind], err);
+			continue;
+		}
+		atomic_fetch_add(&l->enodev, 1);
+		if (!reopen)
+			break;
+		close(l->fd);
+		l->fd = -1;
+	}
+	if (l->kind == LOAD_URING)
+		io_uring_queue_exit(&ring);
+	return NULL;
+}
+
+static void load_start(struct load *l, enum load_kind kind, const char *name,
+		       int fd)
+{
+	memset(l, 0, sizeof(*l));
+	l->kind = kind;
+	l->name = name;
+	l->fd = fd;
+	pthread_create(&l->thread, NULL, load_thread, l);
+}
+
+static void load_stop(struct load *l)
+{
+	atomic_store(&l->stop, true);
+	pthread_join(l->thread, NULL);
+	if (l->name && l->fd >= 0)
+		close(l->fd);
+}
+
+FIXTURE(mtd) {
+	int unused;
+};
+
+FIXTURE_SETUP(mtd)
+{
+}
+
+FIXTURE_TEARDOWN(mtd)
+{
+}
+
+/*
+ * The seed scenario: physmap-flash unbound and rebound while threads read,
+ * ioctl and io_uring-read /dev/mtdN and reopen it after each rebind.  Every
+ * operation succeeds or fails with ENODEV; a file kept open from before the
+ * first unbind never reaches a later binding of the same /dev/mtdN.
+ */
+TEST_F_TIMEOUT(mtd, physmap_unbind_under_load, 900)
+{
+	const char *env = getenv("TCR_CYCLES");
+	int cycles = env ? atoi(env) : 200;
+	long ok = 0, enodev = 0, refused = 0, t0;
+	struct load load[4];
+	int i, idx, stale;
+	char buf[16];
+
+	if (access(PHYSMAP_DRV PHYSMAP, F_OK))
+		SKIP(return, "%s is not bound to physmap-flash", PHYSMAP);
+	idx = mtd_wait(PHYSMAP, 1000);
+	ASSERT_LE(0, idx);
+	stale = mtd_open(idx, O_RDONLY);
+	ASSERT_LE(0, stale);
+	ASSERT_EQ((ssize_t)sizeof(buf), pread(stale, buf, sizeof(buf), 0));
+
+	load_start(&load[0], LOAD_PREAD, PHYSMAP, -1);
+	load_start(&load[1], LOAD_PREAD, PHYSMAP, -1);
+	load_start(&load[2], LOAD_IOCTL, PHYSMAP, -1);
+	load_start(&load[3], LOAD_URING, PHYSMAP, -1);
+
+	t0 = now_ms();
+	for (i = 0; i < cycles; i++) {
+		ASSERT_EQ(0, write_str(PHYSMAP_DRV "unbind", PHYSMAP));
+		usleep(random() % 2000);
+		ASSERT_EQ(0, write_str(PHYSMAP_DRV "bind", PHYSMAP));
+		ASSERT_LE(0, mtd_wait(PHYSMAP, 5000));
+		/* the stale file stays revoked, whatever is bound now */
+		EXPECT_EQ(-1, pread(stale, buf, sizeof(buf), 0));
+		EXPECT_EQ(ENODEV, errno);
+		usleep(random() % 3000);
+	}
+
+	for (i = 0; i < 4; i++) {
+		load_stop(&load[i]);
+		EXPECT_EQ(0, load[i].unexpected) {
+			TH_LOG("%s: %ld unexpected results, first: %s -> %s",
+			       load_names[load[i].kind], load[i].unexpected,
+			       load[i].bad_op, strerror(load[i].bad_errno));
+		}
+		ok += load[i].ok;
+		enodev += load[i].enodev;
+		refused += load[i].refused;
+	}
+	TH_LOG("physmap: %d cycles in %ld ms, %ld ops ok, %ld ENODEV, %ld opens refused",
+	       cycles, now_ms() - t0, ok, enodev, refused);
+	/* the load really ran into revoked files, and really worked */
+	EXPECT_LT(0, enodev);
+	EXPECT_LT(0, ok);
+	close(stale);
+}
+
+/*
+ * BLKPG deletion of an mtdram partition that is being read, erased and
+ * queried (those ioctls take the master's chrdev_lock), with more files
+ * held open: the deletion returns, every file sees ENODEV, and the device
+ * is gone at once (every file was released, nobody holds it).
+ */
+TEST_F_TIMEOUT(mtd, partition_delete_while_used, 300)
+{
+	struct load load[4];
+	int master, m, round;
+	long t0, worst = 0;
+
+	m = mtd_find(MTDRAM);
+	if (m < 0)
+		SKIP(return, "no %s", MTDRAM);
+	master = mtd_open(m, O_RDWR);
+	ASSERT_LE(0, master);
+
+	for (round = 0; round < 20; round++) {
+		int p, held, held_ro, i;
+		char node[32], buf[16];
+		struct mtd_info_user info;
+
+		ASSERT_EQ(0, blkpg(master, BLKPG_ADD_PARTITION, 0, 0, 262144,
+				   "tcr-part")) TH_LOG("add: %s", strerror(errno));
+		p = mtd_wait("tcr-part", 1000);
+		ASSERT_LE(0, p);
+		held = mtd_open(p, O_RDWR);
+		ASSERT_LE(0, held);
+		snprintf(node, sizeof(node), "/dev/mtd%dro", p);
+		held_ro = open(node, O_RDONLY);
+		ASSERT_LE(0, held_ro);
+
+		load_start(&load[0], LOAD_PREAD, NULL, mtd_open(p, O_RDWR));
+		load_start(&load[1], LOAD_IOCTL, NULL, mtd_open(p, O_RDWR));
+		load_start(&load[2], LOAD_ERASE, NULL, mtd_open(p, O_RDWR));
+		load_start(&load[3], LOAD_IOCTL, NULL, mtd_open(p, O_RDWR));
+		usleep(20000 + random() % 20000);
+
+		t0 = now_ms();
+		ASSERT_EQ(0, blkpg(master, BLKPG_DEL_PARTITION, p, 0, 0, NULL))
+			TH_LOG("del: %s", strerror(errno));
+		t0 = now_ms() - t0;
+		if (t0 > worst)
+			worst = t0;
+		/* every file was released: nothing holds the partition */
+		EXPECT_FALSE(mtd_exists(p));
+
+		for (i = 0; i < 4; i++) {
+			pthread_join(load[i].thread, NULL);
+			EXPECT_EQ(0, load[i].unexpected) {
+				TH_LOG("%s: %s -> %s", load_names[load[i].kind],
+				       load[i].bad_op,
+				       strerror(load[i].bad_errno));
+			}
+			EXPECT_EQ(1, load[i].enodev);
+			EXPECT_LT(0, load[i].ok);
+			close(load[i].fd);
+		}
+
+		EXPECT_EQ(-1, pread(held, buf, sizeof(buf), 0));
+		EXPECT_EQ(ENODEV, errno);
+		EXPECT_EQ(-1, write(held, buf, sizeof(buf)));
+		EXPECT_EQ(ENODEV, errno);
+		EXPECT_EQ(-1, ioctl(held, MEMGETINFO, &info));
+		EXPECT_EQ(ENODEV, errno);
+		EXPECT_EQ(-1, lseek(held, 0, SEEK_SET));
+		EXPECT_EQ(ENODEV, errno);
+		EXPECT_EQ(-1, read(held_ro, buf, sizeof(buf)));
+		EXPECT_EQ(ENODEV, errno);
+		EXPECT_EQ(0, close(held));
+		EXPECT_EQ(0, close(held_ro));
+		/* the master is untouched */
+		ASSERT_EQ(0, ioctl(master, MEMGETINFO, &info));
+		EXPECT_EQ(1048576U, info.size);
+	}
+	TH_LOG("20 partitions deleted under load, slowest deletion %ld ms", worst);
+	close(master);
+}
+
+static int nandsim_load(void)
+{
+	const char *ko = getenv("TCR_KO");
+	char path[512], dir[512];
+	int fd, ret;
+
+	if (!ko)
+		return -ENOENT;
+	snprintf(dir, sizeof(dir), "%s", ko);
+	snprintf(path, sizeof(path), "%s/../drivers/mtd/nand/raw/nandsim.ko",
+		 dirname(dir));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	/* 20 ms per erased block, no other delay */
+	ret = syscall(SYS_finit_module, fd,
+		      "do_delays=1 erase_delay=20 access_delay=0 programm_delay=0 output_cycle=0 input_cycle=0",
+		      0);
+	close(fd);
+	return ret ? -errno : 0;
+}
+
+struct eraser {
+	int fd;
+	unsigned int len;
+	int ret, err;
+	long ms;
+};
+
+static void *erase_thread(void *arg)
+{
+	struct eraser *e = arg;
+	struct erase_info_user ei = { .start = 0, .length = e->len };
+	long t0 = now_ms();
+
+	e->ret = ioctl(e->fd, MEMERASE, &ei);
+	e->err = errno;
+	e->ms = now_ms() - t0;
+	return NULL;
+}
+
+/*
+ * nandsim with 20 ms per erased block: a MEMERASE of 200 blocks (4 s) is
+ * running when its partition is deleted.  The erase stops at the next
+ * block with ENODEV and the deletion does not wait for the rest of it.
+ */
+TEST_F_TIMEOUT(mtd, erase_does_not_hold_up_removal, 120)
+{
+	char link[256], path[64], *base;
+	struct mtd_info_user info;
+	struct eraser e = { 0 };
+	int p, m, master, ret;
+	pthread_t t;
+	long t0, del_ms;
+
+	ret = nandsim_load();
+	if (ret == -ENOENT)
+		SKIP(return, "nandsim.ko not found next to TCR_KO");
+	ASSERT_EQ(0, ret) TH_LOG("nandsim: %s", strerror(-ret));
+	p = mtd_wait(NANDSIM_PART, 5000);
+	ASSERT_LE(0, p);
+	snprintf(path, sizeof(path), "/sys/class/mtd/mtd%d/device", p);
+	ASSERT_LT(0, readlink(path, link, sizeof(link) - 1));
+	base = strrchr(link, '/');
+	ASSERT_EQ(1, sscanf(base, "/mtd%d", &m));
+	master = mtd_open(m, O_RDWR);
+	ASSERT_LE(0, master);
+
+	e.fd = mtd_open(p, O_RDWR);
+	ASSERT_LE(0, e.fd);
+	ASSERT_EQ(0, ioctl(e.fd, MEMGETINFO, &info));
+
+	/* the delays are real: 10 blocks take at least 200 ms */
+	e.len = 10 * info.erasesize;
+	erase_thread(&e);
+	ASSERT_EQ(0, e.ret);
+	ASSERT_LE(200, e.ms);
+
+	e.len = 200 * info.erasesize;
+	ASSERT_LE(e.len, info.size);
+	pthread_create(&t, NULL, erase_thread, &e);
+	usleep(500000);
+	t0 = now_ms();
+	EXPECT_EQ(0, blkpg(master, BLKPG_DEL_PARTITION, p, 0, 0, NULL))
+		TH_LOG("del: %s", strerror(errno));
+	del_ms = now_ms() - t0;
+	pthread_join(t, NULL);
+	TH_LOG("erase stopped after %ld ms of 4000, deletion took %ld ms",
+	       e.ms, del_ms);
+	EXPECT_EQ(-1, e.ret);
+	EXPECT_EQ(ENODEV, e.err);
+	/* a block is 20 ms: deletion must not wait for the remaining ~3.5 s */
+	EXPECT_GT(2000, del_ms);
+	EXPECT_GT(3000, e.ms);
+	EXPECT_FALSE(mtd_exists(p));
+
+	close(e.fd);
+	close(master);
+	EXPECT_EQ(0, syscall(SYS_delete_module, "nandsim", O_NONBLOCK))
+		TH_LOG("rmmod nandsim: %s", strerror(errno));
+}
+
+static int run(const char *cmd)
+{
+	int st = system(cmd);
+
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* mtd-utils on the converted driver: info, erase, write/read, mtdpart. */
+TEST_F_TIMEOUT(mtd, mtd_utils, 120)
+{
+	char cmd[512];
+	int m, p;
+
+	if (run("command -v mtdinfo flash_erase mtd_debug mtdpart >/dev/null"))
+		SKIP(return, "mtd-utils not installed");
+	m = mtd_find(MTDRAM);
+	if (m < 0)
+		SKIP(return, "no %s", MTDRAM);
+
+	snprintf(cmd, sizeof(cmd), "mtdinfo /dev/mtd%d | grep -q '%s'", m, MTDRAM);
+	EXPECT_EQ(0, run(cmd));
+	snprintf(cmd, sizeof(cmd), "flash_erase -q /dev/mtd%d 0 4", m);
+	EXPECT_EQ(0, run(cmd));
+	snprintf(cmd, sizeof(cmd),
+		 "head -c 8192 /dev/urandom >/tmp/mtdw && mtd_debug write /dev/mtd%d 4096 8192 /tmp/mtdw >/dev/null && "
+		 "mtd_debug read /dev/mtd%d 4096 8192 /tmp/mtdr >/dev/null && cmp /tmp/mtdw /tmp/mtdr", m, m);
+	EXPECT_EQ(0, run(cmd));
+	snprintf(cmd, sizeof(cmd), "mtdpart add /dev/mtd%d tcr-utils 524288 262144", m);
+	ASSERT_EQ(0, run(cmd));
+	p = mtd_wait("tcr-utils", 1000);
+	ASSERT_LE(0, p);
+	snprintf(cmd, sizeof(cmd), "mtdinfo /dev/mtd%d | grep -q 'Amount of eraseblocks: *4 '", p);
+	EXPECT_EQ(0, run(cmd));
+	snprintf(cmd, sizeof(cmd), "mtdpart del /dev/mtd%d %d", m, p);
+	EXPECT_EQ(0, run(cmd));
+	EXPECT_FALSE(mtd_exists(p));
+}
+
+TEST_HARNESS_MAIN
