@@ -63,7 +63,8 @@
  * @revoked: cdev_revoke() has completed
  * @all_detached: cdev_revoke() has detached the files; no file may be
  *	tracked after this
- * @revoke_mutex: serialises cdev_revoke() callers
+ * @revoking: cdev_revoke() has started; later callers wait for @done
+ * @done: cdev_revoke() has completed
  * @confirm: @active refuses new users on all CPUs
  * @wq: waits for @active to drain, for files to close or be detached
  * @lock: protects the lists and the hash
@@ -87,8 +88,10 @@ struct cdev_revoke {
 	bool closing;
 	bool revoked;
 	bool all_detached;
-	struct mutex revoke_mutex;	/* serialises cdev_revoke() */
+	bool revoking;
+	struct completion done;
 	struct completion confirm;
+	struct completion drained;
 	wait_queue_head_t wq;
 	spinlock_t lock;		/* protects the lists and the hash */
 	struct list_head files;
@@ -1266,11 +1269,17 @@ static void cdev_revoke_build_fops(struct cdev_revoke *rv)
 	memcpy((void *)&rv->fops, &fops, sizeof(fops));
 }
 
+/*
+ * The last put may come from the RCU callback that confirmed the kill, with
+ * no reference on the cdev: this must be the last access to @rv.  Only a
+ * completion guarantees that the revoker, once it has seen the count drop to
+ * zero, does not return and let the cdev be freed before the waker is done.
+ */
 static void cdev_revoke_ref_release(struct percpu_ref *ref)
 {
 	struct cdev_revoke *rv = container_of(ref, struct cdev_revoke, active);
 
-	wake_up_all(&rv->wq);
+	complete(&rv->drained);
 }
 
 static void cdev_revoke_ref_confirm(struct percpu_ref *ref)
@@ -1307,8 +1316,9 @@ int __cdev_revoke_init(struct cdev *cdev, const struct cdev_revoke_info *info,
 	rv->poll_mask = rv->info->poll_mask ?: CDEV_REVOKE_DEFAULT_POLL_MASK;
 	rv->drv = cdev->ops;
 	rv->cdev = cdev;
-	mutex_init(&rv->revoke_mutex);
+	init_completion(&rv->done);
 	init_completion(&rv->confirm);
+	init_completion(&rv->drained);
 	init_waitqueue_head(&rv->wq);
 	spin_lock_init(&rv->lock);
 	INIT_LIST_HEAD(&rv->files);
@@ -1453,12 +1463,34 @@ static bool cdev_revoke_all_closed(struct cdev_revoke *rv)
  *
  * Call it from the remove path before cdev_del() or cdev_device_del(),
  * not from a file operation of @cdev (see
- * cdev_revoke_break_active_protection()).  A second call is a no-op.
+ * cdev_revoke_break_active_protection()).  Concurrent and later calls wait
+ * for the first one to complete, then return.
  *
  * Context: Process context; sleeps.  Must not hold a lock that a file
  * operation of @cdev takes.
  */
 void cdev_revoke(struct cdev *cdev)
+{
+	cdev_revoke_nested(cdev, 0);
+}
+EXPORT_SYMBOL_GPL(cdev_revoke);
+
+/**
+ * cdev_revoke_nested - cdev_revoke() nested in a fence of the same class
+ * @cdev: a cdev that opted in with cdev_revoke_init()
+ * @subclass: lockdep subclass of the fence of @cdev
+ *
+ * Same as cdev_revoke().  The fences of all cdevs made revocable at one
+ * cdev_revoke_init() call site share a lockdep class, so a file operation
+ * of one of them that revokes another one (a partition deleted through
+ * its parent device, say) looks like a self-revocation to lockdep.  Give
+ * the inner revocation a subclass that reflects the nesting, as with
+ * mutex_lock_nested().
+ *
+ * Context: Process context; sleeps.  Must not hold a lock that a file
+ * operation of @cdev takes.
+ */
+void cdev_revoke_nested(struct cdev *cdev, unsigned int subclass)
 {
 	struct cdev_revoke *rv = cdev->revoke;
 	unsigned long timeout;
@@ -1467,9 +1499,18 @@ void cdev_revoke(struct cdev *cdev)
 		return;
 	might_sleep();
 
-	mutex_lock(&rv->revoke_mutex);
-	if (rv->revoked)
-		goto out;
+	/*
+	 * Not a mutex held across the fence: lockdep would tie every lock
+	 * the revoker and the driver's hooks take to every device's fence.
+	 */
+	spin_lock(&rv->lock);
+	if (rv->revoking) {
+		spin_unlock(&rv->lock);
+		wait_for_completion(&rv->done);
+		return;
+	}
+	rv->revoking = true;
+	spin_unlock(&rv->lock);
 	cdev_revoke_inject(rv, CDEV_REVOKE_PT_START);
 
 	if (rv->info->flags & CDEV_REVOKE_WAIT_CLOSE) {
@@ -1490,10 +1531,10 @@ void cdev_revoke(struct cdev *cdev)
 	cdev_revoke_kick_files(rv);
 
 	/* The fence. */
-	rwsem_acquire(&rv->dep_map, 0, 0, _RET_IP_);
-	if (!percpu_ref_is_zero(&rv->active))
+	rwsem_acquire(&rv->dep_map, subclass, 0, _RET_IP_);
+	if (!completion_done(&rv->drained))
 		lock_contended(&rv->dep_map, _RET_IP_);
-	wait_event(rv->wq, percpu_ref_is_zero(&rv->active));
+	wait_for_completion(&rv->drained);
 	lock_acquired(&rv->dep_map, _RET_IP_);
 	rwsem_release(&rv->dep_map, _RET_IP_);
 	cdev_revoke_inject(rv, CDEV_REVOKE_PT_DRAINED);
@@ -1502,10 +1543,9 @@ void cdev_revoke(struct cdev *cdev)
 	kill_fasync(&rv->fasync, SIGIO, POLL_HUP);
 	cdev_revoke_detach_files(rv);
 	rv->revoked = true;
-out:
-	mutex_unlock(&rv->revoke_mutex);
+	complete_all(&rv->done);
 }
-EXPORT_SYMBOL_GPL(cdev_revoke);
+EXPORT_SYMBOL_GPL(cdev_revoke_nested);
 
 /**
  * cdev_revoke_pending - tell a long-running operation to give up

@@ -84,6 +84,7 @@ int __cdev_revoke_init(struct cdev *cdev, const struct cdev_revoke_info *info,
 })
 
 void cdev_revoke(struct cdev *cdev);
+void cdev_revoke_nested(struct cdev *cdev, unsigned int subclass);
 bool cdev_revoke_pending(const struct file *file);
 void cdev_revoke_break_active_protection(struct file *file);
 void cdev_revoke_unbreak_active_protection(struct file *file);
