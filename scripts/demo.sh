@@ -36,8 +36,9 @@ rc=0
 for k in stock ours; do
 	if [ $k = stock ]; then img=$BUILD/stock/out/vm/arch/x86/boot/bzImage; else img=$OUT/vm/arch/x86/boot/bzImage; fi
 	info "demo: booting the $k kernel"
+	# the stock kernel may well die of the bug: only our kernel's run decides the exit status
 	VM_TIMEOUT=${VM_TIMEOUT:-600} "$REPO/scripts/vm-run.sh" "$img" demo "$RES/demo-$k-console.log" "$RES/demo-$k" \
-		"cdev_demo=$OUT/demo/cdevtest" || rc=1
+		"cdev_demo=$OUT/demo/cdevtest" || { [ $k = stock ] || rc=1; }
 done
 S=$RES/demo-stock-console.log O=$RES/demo-ours-console.log
 echo
@@ -45,12 +46,13 @@ echo "================ make demo: /dev/mtd0 held open and read while physmap-fla
 echo "  QEMU pflash bound by physmap-flash, $(grep -a -m1 -o 'accel=[a-z]*' "$O" 2>/dev/null || echo "TCG -smp 2"); same config on both kernels"
 row "" "STOCK $(grep -a -m1 -oE 'Linux version [^ ]+' "$S" | cut -d' ' -f3)" "OURS (cdev_revoke, $(git -C "$LINUX" rev-list --count refs/tags/cdev-dev..HEAD) commits)"
 row "kernel reports" "$(kreports "$S")" "$(kreports "$O")"
-row "memory freed by" "$(freed_by "$S")" "$(freed_by "$O")"
+row "memory freed by" "$(freed_by "$S")" "$(freed_by "$O" | grep . || echo -)"
 row "unbind with the file open" "$(val "$S" 'step 1: unbind [^:]*' | sed 's/.*: //')" "$(val "$O" 'step 1: unbind [^:]*' | sed 's/.*: //')"
 for k in 'pread after unbind' 'io_uring read after' 'ioctl MEMGETINFO after' 'close'; do
 	row "$k" "$(val "$S" "step 1: $k")" "$(val "$O" "step 1: $k")"
 done
-row "unbind/bind loop under load" "$(val "$S" 'step 2: [0-9]* unbind' | cut -c1-44)" "$(val "$O" 'step 2: [0-9]* unbind')"
+row "unbind/bind loop under load" "$(val "$S" 'step 2 cycles' | cut -d, -f1)" "$(val "$O" 'step 2 cycles' | cut -d, -f1)"
+row "  unbind time" "$(val "$S" 'step 2 cycles' | cut -d, -f2-)" "$(val "$O" 'step 2 cycles' | cut -d, -f2-)"
 for k in pread 'io_uring read' ioctl; do
 	row "  $k" "$(val "$S" "step 2: $k ")" "$(val "$O" "step 2: $k ")"
 done
