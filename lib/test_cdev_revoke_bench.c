@@ -377,6 +377,11 @@ static void bench_refcount_remove(struct bench_dev *d)
 
 /* srcu: drm_dev_enter()/drm_dev_exit() with the module's srcu_struct. */
 
+/*
+ * The read-side section spans bench_srcu_enter() and bench_srcu_leave(),
+ * which sparse's context tracking cannot follow: the __release() and
+ * __acquire() below only tell sparse so.
+ */
 static int bench_srcu_enter(struct bench_dev *d, int *idx)
 {
 	*idx = srcu_read_lock(&bench_srcu);
@@ -384,11 +389,13 @@ static int bench_srcu_enter(struct bench_dev *d, int *idx)
 		srcu_read_unlock(&bench_srcu, *idx);
 		return -ENODEV;
 	}
+	__release(&bench_srcu);
 	return 0;
 }
 
 static void bench_srcu_leave(struct bench_dev *d, int idx)
 {
+	__acquire(&bench_srcu);
 	srcu_read_unlock(&bench_srcu, idx);
 }
 
@@ -772,10 +779,17 @@ static int bench_command(char *cmd)
 	if (!strcmp(cmd, "poolfree"))
 		return bench_pool_free();
 	if (!strcmp(cmd, "info")) {
-		scnprintf(bench_result, sizeof(bench_result),
-			  "major=%u first_minor=%u pool_first=%u mechs=raw,cdev_revoke,mutex,rwsem,refcount,srcu\n",
-			  MAJOR(bench_base), MINOR(bench_base),
-			  MINOR(bench_base) + BENCH_POOL_FIRST);
+		int i, len;
+
+		len = scnprintf(bench_result, sizeof(bench_result),
+				"major=%u first_minor=%u pool_first=%u mechs=",
+				MAJOR(bench_base), MINOR(bench_base),
+				MINOR(bench_base) + BENCH_POOL_FIRST);
+		for (i = 0; i < BENCH_NR_MECH; i++)
+			len += scnprintf(bench_result + len,
+					 sizeof(bench_result) - len, "%s%c",
+					 bench_mech_names[i],
+					 i + 1 < BENCH_NR_MECH ? ',' : '\n');
 		return 0;
 	}
 	return -EINVAL;

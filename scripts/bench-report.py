@@ -74,8 +74,11 @@ def host_cpu():
 def aggregate(raw, accel):
     ops = []
     samples = {}
+    means = {}
     for r in raw.get("ops", []):
         samples.setdefault((r["mechanism"], r["workload"], r["threads"]), {})[r["rep"]] = r["ns_per_op"]
+        if "ns_per_op_mean" in r:
+            means.setdefault((r["mechanism"], r["workload"], r["threads"]), []).append(r["ns_per_op_mean"])
     for (m, w, t), byrep in sorted(samples.items(), key=lambda kv: (WORKLOADS.index(kv[0][1]) if kv[0][1] in WORKLOADS else 99, kv[0][2], MECHS.index(kv[0][0]))):
         rawrep = samples.get(("raw", w, t), {})
         ratios = [byrep[k] / rawrep[k] for k in byrep if k in rawrep and rawrep[k] > 0]
@@ -85,6 +88,7 @@ def aggregate(raw, accel):
             "ns_per_op": round(med(ns), 2), "ns_min": round(min(ns), 2), "ns_max": round(max(ns), 2),
             "ratio_to_raw": round(med(ratios), 4), "ratio_min": round(min(ratios), 4),
             "ratio_max": round(max(ratios), 4), "reps": len(ns), "accel": accel,
+            "ns_per_op_mean": round(med(means.get((m, w, t), [])), 2),
         })
 
     revoke = []
@@ -201,7 +205,10 @@ def markdown(res, raw, args, facts):
              + ", ".join(f"{k[7:]}={v}" for k, v in sorted(facts.items())) + ".")
     L.append(f"Each figure: median over {raw.get('reps')} interleaved repetitions (every repetition runs every mechanism "
              f"once, {raw.get('duration_ms')} ms each, raw included), min-max in parentheses; the ratio is computed per "
-             f"repetition against raw of the same repetition. ns/op is per thread.")
+             f"repetition against raw of the same repetition. ns/op is per thread and is the median over the "
+             f"batches of a sample (a batch: 64 system calls, or 32 io_uring reads submitted and reaped at once): "
+             f"batches during which the host descheduled a vCPU are outliers and drop out. The mean over the "
+             f"whole sample, which includes them, is `ns_per_op_mean` in bench.json.")
     if a == "tcg":
         L.append("\n**TCG**: every guest instruction is translated, system calls and atomics cost far more than on "
                  "hardware and the two vCPUs share two host cores with other work; ratios are indicative, absolute "
@@ -246,8 +253,13 @@ def markdown(res, raw, args, facts):
                  f"{m['ms'] / m['devices']:.2f} |")
     L.append("")
     L.append(f"## Memory ({a})\n")
-    L.append("Slab bytes in use (/proc/slabinfo, active objects x object size, all caches) over 1000 devices or "
-             "1000 open files, cdev_revoke minus raw, median (min-max) of 3 runs:\n")
+    mrec = raw.get("memory", [])
+    nmem = len([r for r in mrec if r["what"] == "cdev"])
+    ndev = next((r["n"] for r in mrec if r["what"] == "cdev"), "?")
+    nfil = next((r["n"] for r in mrec if r["what"] == "open_file"), "?")
+    L.append(f"Slab bytes in use (/proc/slabinfo, active objects x object size, all caches) over {ndev} devices or "
+             f"{nfil} open files, cdev_revoke minus raw, median (min-max) of {nmem} runs. SLUB counts the "
+             "objects of per-CPU slabs as in use, so a figure is good to about a slab over the whole set:\n")
     L.append("| what | bytes |")
     L.append("|---|---|")
     mm = res["bytes_per_cdev_min_max"]

@@ -47,17 +47,21 @@
 #define BLOCK_POS	1
 #define URING_BATCH	32
 #define MASS_DEVICES	1000
-#define MEM_N		1000
+#define MEM_N		1000	/* devices */
+#define MEM_FILES	10000	/* open files */
 
 static const char *const mechs[] = {
 	"raw", "cdev_revoke", "mutex", "rwsem", "refcount", "srcu",
 };
-#define NMECH	(int)(sizeof(mechs) / sizeof(mechs[0]))
+
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#define NMECH		((int)ARRAY_SIZE(mechs))
 
 enum workload {
 	W_PREAD, W_IOCTL, W_POLL, W_URING, W_URING_NONOWAIT, W_URING_ASYNC,
 	NWORK,
 };
+
 static const char *const wnames[NWORK] = {
 	"pread1", "ioctl", "poll", "uring_read", "uring_read_no_nowait",
 	"uring_read_async",
@@ -89,7 +93,7 @@ static uint64_t now_ns(void)
 }
 
 /* Write a command to the module, return its answer in @res. */
-static int ctl(char *res, size_t len, const char *fmt, ...)
+static int module_cmd(char *res, size_t len, const char *fmt, ...)
 {
 	char cmd[64];
 	va_list ap;
@@ -101,7 +105,7 @@ static int ctl(char *res, size_t len, const char *fmt, ...)
 	va_end(ap);
 	fd = open(DBG_DIR "/ctl", O_RDWR);
 	if (fd < 0)
-		die("open ctl: %s", strerror(errno));
+		die("open the control file: %s", strerror(errno));
 	if (write(fd, cmd, strlen(cmd)) < 0)
 		ret = -errno;
 	if (!ret && res) {
@@ -110,7 +114,7 @@ static int ctl(char *res, size_t len, const char *fmt, ...)
 	}
 	close(fd);
 	if (ret)
-		die("ctl '%s': %s", cmd, strerror(-ret));
+		die("command '%s': %s", cmd, strerror(-ret));
 	return ret;
 }
 
@@ -182,17 +186,50 @@ static void pin(int cpu)
 		die("sched_setaffinity: %s", strerror(errno));
 }
 
+static int nfields;
+
+/* JSON output: one object per sample, in arrays by section */
 static void rec_begin(const char *section)
 {
 	static const char *cur;
 
 	if (cur != section) {
-		fprintf(out, "%s\n \"%s\": [\n", cur ? "]," : "", section);
+		fprintf(out, "%s,\n \"%s\": [\n", cur ? "\n ]" : "", section);
 		cur = section;
 		first_rec = true;
 	}
 	fprintf(out, "%s  {", first_rec ? "" : ",\n");
 	first_rec = false;
+	nfields = 0;
+}
+
+static void rec_end(void)
+{
+	fprintf(out, "}");
+	fflush(out);
+}
+
+static void jkey(const char *key)
+{
+	fprintf(out, "%s\"%s\": ", nfields++ ? ", " : "", key);
+}
+
+static void jint(const char *key, long long v)
+{
+	jkey(key);
+	fprintf(out, "%lld", v);
+}
+
+static void jdbl(const char *key, double v)
+{
+	jkey(key);
+	fprintf(out, "%.2f", v);
+}
+
+static void jstr(const char *key, const char *v)
+{
+	jkey(key);
+	fprintf(out, "\"%s\"", v);
 }
 
 /* ---- file operations ---- */
@@ -204,7 +241,19 @@ struct worker {
 	uint64_t dur_ns, ops, elapsed;
 	long errors;
 	pthread_barrier_t *bar;
+	uint32_t *lat;			/* duration of each batch, ns */
+	size_t nlat;
+	double batch_ns;		/* median batch / operations per batch */
 };
+
+#define MAX_BATCHES	1048576
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
 
 static void *worker_fn(void *arg)
 {
@@ -212,7 +261,7 @@ static void *worker_fn(void *arg)
 	struct io_uring ring;
 	bool uring = w->w >= W_URING;
 	char buf[URING_BATCH];
-	uint64_t t0, t;
+	uint64_t t0, t, tb;
 	int i;
 
 	pin(w->cpu);
@@ -220,6 +269,7 @@ static void *worker_fn(void *arg)
 		die("io_uring_queue_init");
 	pthread_barrier_wait(w->bar);
 	t0 = now_ns();
+	tb = t0;
 	do {
 		switch (w->w) {
 		case W_PREAD:
@@ -263,20 +313,34 @@ static void *worker_fn(void *arg)
 		}
 		}
 		t = now_ns();
+		if (w->nlat < MAX_BATCHES)
+			w->lat[w->nlat++] = t - tb > UINT32_MAX ? UINT32_MAX : t - tb;
+		tb = t;
 	} while (t - t0 < w->dur_ns);
 	w->elapsed = t - t0;
+	/*
+	 * The median batch: a batch during which the host descheduled the
+	 * vCPU is an outlier, whereas the mean (elapsed / ops) includes it.
+	 */
+	qsort(w->lat, w->nlat, sizeof(*w->lat), cmp_u32);
+	w->batch_ns = (double)w->lat[w->nlat / 2] /
+		      (uring ? URING_BATCH : 64);
 	if (uring)
 		io_uring_queue_exit(&ring);
 	return NULL;
 }
 
-/* ns per operation and thread (mean over the threads) */
-static double run_ops(int mech, enum workload wl, int threads, uint64_t dur_ns)
+/*
+ * ns per operation and thread, averaged over the threads: the median batch
+ * (returned), and the mean over the whole sample (*mean).
+ */
+static double run_ops(int mech, enum workload wl, int threads, uint64_t dur_ns,
+		      double *mean)
 {
 	struct worker w[2];
 	pthread_barrier_t bar;
 	int nowait = wl == W_URING_NONOWAIT ? 0 : 1;
-	double ns = 0;
+	double ns = 0, ns_mean = 0;
 	long errors = 0;
 	int t;
 
@@ -288,39 +352,51 @@ static double run_ops(int mech, enum workload wl, int threads, uint64_t dur_ns)
 		w[t].w = wl;
 		w[t].dur_ns = dur_ns;
 		w[t].bar = &bar;
+		w[t].lat = malloc(MAX_BATCHES * sizeof(*w[t].lat));
+		if (!w[t].lat)
+			die("out of memory");
 		if (pthread_create(&w[t].tid, NULL, worker_fn, &w[t]))
 			die("pthread_create");
 	}
 	for (t = 0; t < threads; t++) {
 		pthread_join(w[t].tid, NULL);
 		close(w[t].fd);
-		ns += (double)w[t].elapsed / w[t].ops / threads;
+		ns_mean += (double)w[t].elapsed / w[t].ops / threads;
+		ns += w[t].batch_ns / threads;
 		errors += w[t].errors;
+		free(w[t].lat);
 	}
 	pthread_barrier_destroy(&bar);
 	if (errors)
 		die("%s %s: %ld operations failed", mechs[mech], wnames[wl], errors);
+	if (mean)
+		*mean = ns_mean;
 	return ns;
 }
 
 static void bench_ops(int reps, uint64_t dur_ns)
 {
 	int wl, threads, rep, i, m;
-	double ns;
+	double ns, mean;
 
 	for (wl = 0; wl < NWORK; wl++) {
 		for (threads = 1; threads <= 2; threads++) {
 			/* warm-up: every mechanism once, not recorded */
 			for (m = 0; m < NMECH; m++)
-				run_ops(m, wl, threads, dur_ns / 4);
+				run_ops(m, wl, threads, dur_ns / 4, NULL);
 			for (rep = 0; rep < reps; rep++) {
 				/* A B C ... A B C ..., starting point rotated */
 				for (i = 0; i < NMECH; i++) {
 					m = (i + rep) % NMECH;
-					ns = run_ops(m, wl, threads, dur_ns);
+					ns = run_ops(m, wl, threads, dur_ns, &mean);
 					rec_begin("ops");
-					fprintf(out, "\"mechanism\": \"%s\", \"workload\": \"%s\", \"threads\": %d, \"rep\": %d, \"ns_per_op\": %.2f}",
-						mechs[m], wnames[wl], threads, rep, ns);
+					jstr("mechanism", mechs[m]);
+					jstr("workload", wnames[wl]);
+					jint("threads", threads);
+					jint("rep", rep);
+					jdbl("ns_per_op", ns);
+					jdbl("ns_per_op_mean", mean);
+					rec_end();
 				}
 			}
 			fprintf(stderr, "ops: %s, %d thread(s) done\n", wnames[wl], threads);
@@ -359,6 +435,10 @@ static void wait_sleepers(long n)
 
 static void bench_revoke_one(int files, int readers, int rep)
 {
+	static const char *const phases[] = {
+		"total_ns", "grace_ns", "kick_ns", "drain_ns", "release_ns",
+		"tail_ns",
+	};
 	struct reader *r = calloc(readers ? readers : 1, sizeof(*r));
 	int *fds = calloc(files, sizeof(int));
 	pthread_attr_t attr;
@@ -367,7 +447,7 @@ static void bench_revoke_one(int files, int readers, int rep)
 
 	if (!r || !fds)
 		die("out of memory");
-	ctl(NULL, 0, "pool 1 cdev_revoke");
+	module_cmd(NULL, 0, "pool 1 cdev_revoke");
 	pool_path(path, sizeof(path), 0);
 	for (i = 0; i < files; i++) {
 		fds[i] = open(path, O_RDWR);
@@ -382,7 +462,7 @@ static void bench_revoke_one(int files, int readers, int rep)
 			die("pthread_create");
 	}
 	wait_sleepers(readers);
-	ctl(res, sizeof(res), "revoke 0");
+	module_cmd(res, sizeof(res), "revoke 0");
 	for (i = 0; i < readers; i++) {
 		pthread_join(r[i].tid, NULL);
 		enodev += r[i].err == ENODEV;
@@ -395,14 +475,14 @@ static void bench_revoke_one(int files, int readers, int rep)
 		die("%llu releases for %d files", keyval(res, "releases"), files);
 	for (i = 0; i < files; i++)
 		close(fds[i]);
-	ctl(NULL, 0, "poolfree");
+	module_cmd(NULL, 0, "poolfree");
 	rec_begin("revoke");
-	fprintf(out, "\"open_files\": %d, \"blocked_readers\": %d, \"rep\": %d, \"total_ns\": %llu, \"grace_ns\": %llu, \"kick_ns\": %llu, \"drain_ns\": %llu, \"release_ns\": %llu, \"tail_ns\": %llu}",
-		files, readers, rep, keyval(res, "total_ns"),
-		keyval(res, "grace_ns"), keyval(res, "kick_ns"),
-		keyval(res, "drain_ns"), keyval(res, "release_ns"),
-		keyval(res, "tail_ns"));
-	fflush(out);
+	jint("open_files", files);
+	jint("blocked_readers", readers);
+	jint("rep", rep);
+	for (i = 0; i < 6; i++)
+		jint(phases[i], keyval(res, phases[i]));
+	rec_end();
 	pthread_attr_destroy(&attr);
 	free(r);
 	free(fds);
@@ -434,21 +514,25 @@ static void bench_mass(int reps, int ndev)
 	for (rep = 0; rep < reps; rep++)
 		for (conc = 0; conc < 2; conc++)
 			for (withfile = 0; withfile < 2; withfile++) {
-				ctl(NULL, 0, "pool %d cdev_revoke", ndev);
+				module_cmd(NULL, 0, "pool %d cdev_revoke", ndev);
 				for (i = 0; withfile && i < ndev; i++) {
 					pool_path(path, sizeof(path), i);
 					fds[i] = open(path, O_RDWR);
 					if (fds[i] < 0)
 						die("open %s: %s", path, strerror(errno));
 				}
-				ctl(res, sizeof(res), conc ? "massrevoke_conc" : "massrevoke");
+				module_cmd(res, sizeof(res),
+					   conc ? "massrevoke_conc" : "massrevoke");
 				for (i = 0; withfile && i < ndev; i++)
 					close(fds[i]);
-				ctl(NULL, 0, "poolfree");
+				module_cmd(NULL, 0, "poolfree");
 				rec_begin("mass_revoke");
-				fprintf(out, "\"devices\": %d, \"concurrent\": %d, \"open_files_per_device\": %d, \"rep\": %d, \"total_ns\": %llu}",
-					ndev, conc, withfile, rep, keyval(res, "total_ns"));
-				fflush(out);
+				jint("devices", ndev);
+				jint("concurrent", conc);
+				jint("open_files_per_device", withfile);
+				jint("rep", rep);
+				jint("total_ns", keyval(res, "total_ns"));
+				rec_end();
 			}
 	free(fds);
 	fprintf(stderr, "mass revoke: done\n");
@@ -475,6 +559,16 @@ static long long slab_bytes(void)
 	return total;
 }
 
+static void mem_rec(const char *what, int rep, int n, long long raw, long long rv)
+{
+	rec_begin("memory");
+	jstr("what", what);
+	jint("rep", rep);
+	jint("n", n);
+	jint("raw_bytes", raw);
+	jint("cdev_revoke_bytes", rv);
+}
+
 static void settle(void)
 {
 	/* let RCU-deferred frees (kfree_rcu, file closes) happen */
@@ -483,7 +577,7 @@ static void settle(void)
 
 static void bench_memory(int reps)
 {
-	int *fds = calloc(MEM_N, sizeof(int));
+	int *fds = calloc(MEM_FILES, sizeof(int));
 	long long s0, s1, s2, s3, cdev_raw, cdev_rv;
 	long long file_raw = 0, file_rv = 0;
 	long long poll_raw = 0, poll_rv = 0;
@@ -494,34 +588,34 @@ static void bench_memory(int reps)
 	for (rep = 0; rep < reps; rep++) {
 		settle();
 		s0 = slab_bytes();
-		ctl(res, sizeof(res), "pool %d raw", MEM_N);
+		module_cmd(res, sizeof(res), "pool %d raw", MEM_N);
 		s1 = slab_bytes();
-		ctl(NULL, 0, "poolfree");
+		module_cmd(NULL, 0, "poolfree");
 		settle();
 		s2 = slab_bytes();
-		ctl(res, sizeof(res), "pool %d cdev_revoke", MEM_N);
+		module_cmd(res, sizeof(res), "pool %d cdev_revoke", MEM_N);
 		s3 = slab_bytes();
-		ctl(NULL, 0, "poolfree");
+		module_cmd(NULL, 0, "poolfree");
 		cdev_raw = s1 - s0;
 		cdev_rv = s3 - s2;
-		rec_begin("memory");
-		fprintf(out, "\"what\": \"cdev\", \"rep\": %d, \"n\": %d, \"raw_bytes\": %lld, \"cdev_revoke_bytes\": %lld, \"core_ksize_total\": %llu}",
-			rep, MEM_N, cdev_raw, cdev_rv, keyval(res, "core_ksize_total"));
+		mem_rec("cdev", rep, MEM_N, cdev_raw, cdev_rv);
+		jint("core_ksize_total", keyval(res, "core_ksize_total"));
+		rec_end();
 
 		for (mech = 0; mech < 2; mech++) {
 			settle();
 			s0 = slab_bytes();
-			for (i = 0; i < MEM_N; i++)
+			for (i = 0; i < MEM_FILES; i++)
 				fds[i] = op_open(mech, 0);
 			s1 = slab_bytes();
-			for (i = 0; i < MEM_N; i++) {
+			for (i = 0; i < MEM_FILES; i++) {
 				struct pollfd p = { .fd = fds[i], .events = POLLIN };
 
 				if (poll(&p, 1, 1000) != 1)
 					die("poll");
 			}
 			s2 = slab_bytes();
-			for (i = 0; i < MEM_N; i++)
+			for (i = 0; i < MEM_FILES; i++)
 				close(fds[i]);
 			if (mech) {
 				file_rv = s1 - s0;
@@ -531,13 +625,10 @@ static void bench_memory(int reps)
 				poll_raw = s2 - s1;
 			}
 		}
-		rec_begin("memory");
-		fprintf(out, "\"what\": \"open_file\", \"rep\": %d, \"n\": %d, \"raw_bytes\": %lld, \"cdev_revoke_bytes\": %lld}",
-			rep, MEM_N, file_raw, file_rv);
-		rec_begin("memory");
-		fprintf(out, "\"what\": \"polled_file\", \"rep\": %d, \"n\": %d, \"raw_bytes\": %lld, \"cdev_revoke_bytes\": %lld}",
-			rep, MEM_N, poll_raw, poll_rv);
-		fflush(out);
+		mem_rec("open_file", rep, MEM_FILES, file_raw, file_rv);
+		rec_end();
+		mem_rec("polled_file", rep, MEM_FILES, poll_raw, poll_rv);
+		rec_end();
 	}
 	free(fds);
 	fprintf(stderr, "memory: done\n");
@@ -566,8 +657,8 @@ static int possible_cpus(void)
 int main(int argc, char **argv)
 {
 	struct rlimit rl = { 16384, 16384 };
-	int reps = 7, rreps = 5, opt;
-	uint64_t dur_ns = 200000000;
+	int reps = 9, rreps = 5, opt;
+	uint64_t dur_ns = 250000000;
 	const char *path = NULL;
 	struct utsname u;
 	bool quick = false;
@@ -607,20 +698,27 @@ int main(int argc, char **argv)
 		die("setrlimit: %s", strerror(errno));
 	ncpus = sysconf(_SC_NPROCESSORS_ONLN);
 	mkdir(NODE_DIR, 0700);
-	ctl(res, sizeof(res), "info");
+	module_cmd(res, sizeof(res), "info");
+	if (!strstr(res, "mechs=raw,cdev_revoke,mutex,rwsem,refcount,srcu\n"))
+		die("the module's mechanisms differ: %s", res);
 	major_nr = keyval(res, "major");
 	first_minor = keyval(res, "first_minor");
 	pool_first = keyval(res, "pool_first");
 	uname(&u);
 
-	fprintf(out, "{\"kernel\": \"%s\", \"cpus\": %d, \"possible_cpus\": %d, \"duration_ms\": %llu, \"reps\": %d, \"revoke_reps\": %d, \"uring_batch\": %d,",
-		u.release, ncpus, possible_cpus(), (unsigned long long)(dur_ns / 1000000),
-		reps, rreps, URING_BATCH);
+	fprintf(out, "{");
+	jstr("kernel", u.release);
+	jint("cpus", ncpus);
+	jint("possible_cpus", possible_cpus());
+	jint("duration_ms", dur_ns / 1000000);
+	jint("reps", reps);
+	jint("revoke_reps", rreps);
+	jint("uring_batch", URING_BATCH);
 	bench_ops(reps, dur_ns);
 	bench_revoke(rreps, quick);
 	bench_mass(quick ? 1 : 3, quick ? 100 : MASS_DEVICES);
-	bench_memory(quick ? 1 : 3);
-	fprintf(out, "]\n}\n");
+	bench_memory(quick ? 1 : 5);
+	fprintf(out, "\n ]\n}\n");
 	if (path)
 		fclose(out);
 	return 0;
