@@ -13,6 +13,9 @@
  *   refcount		active-users refcount + completion around a call
  *			through the real methods (debugfs file proxy)
  *   srcu		srcu_read_lock() + unplugged flag (DRM drm_dev_enter())
+ *   percpu_ref		the primitive cdev_revoke's shims use, called by the
+ *			driver's methods themselves: what the shims would cost
+ *			without their extra call
  *
  * Each mechanism has two devices, one whose files have FMODE_NOWAIT (io_uring
  * issues reads inline) and one without it.  Minor 2 * mechanism + nowait.
@@ -44,6 +47,7 @@
 #include <linux/ktime.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/percpu-refcount.h>
 #include <linux/poll.h>
 #include <linux/refcount.h>
 #include <linux/rwsem.h>
@@ -72,6 +76,7 @@ enum bench_mech {
 	BENCH_RWSEM,
 	BENCH_REFCOUNT,
 	BENCH_SRCU,
+	BENCH_PCPU,
 	BENCH_NR_MECH,
 };
 
@@ -82,6 +87,7 @@ static const char * const bench_mech_names[BENCH_NR_MECH] = {
 	[BENCH_RWSEM] = "rwsem",
 	[BENCH_REFCOUNT] = "refcount",
 	[BENCH_SRCU] = "srcu",
+	[BENCH_PCPU] = "percpu_ref",
 };
 
 struct bench_dev;
@@ -115,6 +121,8 @@ struct bench_hw_ops {
  * @active_users_drained: refcount mechanism: the last method has left
  * @real: refcount mechanism: the methods the proxy calls
  * @unplugged: srcu mechanism: set at removal
+ * @pref: percpu_ref mechanism: active users
+ * @pref_done: percpu_ref mechanism: the last user has left a killed @pref
  * @revoking: pool: a timed revocation is running
  * @revoked: pool: cdev_revoke() has returned
  * @t_kick: pool: when the kick hook was entered (ns)
@@ -143,6 +151,8 @@ struct bench_dev {
 	struct completion active_users_drained;
 	const struct bench_hw_ops *real;
 	bool unplugged;
+	struct percpu_ref pref;
+	struct completion pref_done;
 	bool revoking;
 	bool revoked;
 	u64 t_kick, t_kicked, t_rel_first, t_rel_last;
@@ -406,6 +416,37 @@ static void bench_srcu_remove(struct bench_dev *d)
 }
 
 /*
+ * percpu_ref: the active-users count of cdev_revoke's shims, taken by the
+ * driver's own methods, with no shim in between.
+ */
+
+static int bench_percpu_ref_enter(struct bench_dev *d, int *unused)
+{
+	if (!percpu_ref_tryget_live(&d->pref))
+		return -ENODEV;
+	return 0;
+}
+
+static void bench_percpu_ref_leave(struct bench_dev *d, int unused)
+{
+	percpu_ref_put(&d->pref);
+}
+
+static void bench_pref_release(struct percpu_ref *ref)
+{
+	struct bench_dev *d = container_of(ref, struct bench_dev, pref);
+
+	complete(&d->pref_done);
+}
+
+static void bench_percpu_ref_remove(struct bench_dev *d)
+{
+	percpu_ref_kill(&d->pref);
+	wait_for_completion(&d->pref_done);
+	percpu_ref_exit(&d->pref);
+}
+
+/*
  * How each guarded mechanism reaches the device's methods: mutex and srcu
  * call them directly (a constant the compiler resolves), rwsem through the
  * ops pointer read under the rwsem, refcount through the proxy's pointer to
@@ -431,6 +472,12 @@ bench_refcount_hw(struct bench_dev *d)
 
 static __always_inline const struct bench_hw_ops *
 bench_srcu_hw(struct bench_dev *d)
+{
+	return &bench_hw;
+}
+
+static __always_inline const struct bench_hw_ops *
+bench_percpu_ref_hw(struct bench_dev *d)
 {
 	return &bench_hw;
 }
@@ -510,6 +557,7 @@ BENCH_GUARDED_FOPS(mutex);
 BENCH_GUARDED_FOPS(rwsem);
 BENCH_GUARDED_FOPS(refcount);
 BENCH_GUARDED_FOPS(srcu);
+BENCH_GUARDED_FOPS(percpu_ref);
 
 static const struct file_operations *const bench_fops[BENCH_NR_MECH] = {
 	[BENCH_RAW] = &bench_raw_fops,
@@ -518,6 +566,7 @@ static const struct file_operations *const bench_fops[BENCH_NR_MECH] = {
 	[BENCH_RWSEM] = &bench_rwsem_fops,
 	[BENCH_REFCOUNT] = &bench_refcount_fops,
 	[BENCH_SRCU] = &bench_srcu_fops,
+	[BENCH_PCPU] = &bench_percpu_ref_fops,
 };
 
 /* cdev_revoke's hooks; the kick also stamps the end of the refusal phase. */
@@ -566,12 +615,16 @@ static struct bench_dev *bench_create(unsigned int minor, enum bench_mech mech,
 	refcount_set(&d->active_users, 1);
 	init_completion(&d->active_users_drained);
 	d->real = &bench_hw;
+	init_completion(&d->pref_done);
 	INIT_LIST_HEAD(&d->node);
 
 	ret = -ENOMEM;
+	if (mech == BENCH_PCPU &&
+	    percpu_ref_init(&d->pref, bench_pref_release, 0, GFP_KERNEL))
+		goto err_free;
 	d->cdev = cdev_alloc();
 	if (!d->cdev)
-		goto err_free;
+		goto err_pref;
 	d->cdev->owner = THIS_MODULE;
 	d->cdev->ops = bench_fops[mech];
 	if (mech == BENCH_REVOKE) {
@@ -589,6 +642,9 @@ static struct bench_dev *bench_create(unsigned int minor, enum bench_mech mech,
 
 err_put:
 	kobject_put(&d->cdev->kobj);
+err_pref:
+	if (mech == BENCH_PCPU)
+		percpu_ref_exit(&d->pref);
 err_free:
 	kfree(d);
 	return ERR_PTR(ret);
@@ -614,6 +670,9 @@ static void bench_remove(struct bench_dev *d)
 		break;
 	case BENCH_SRCU:
 		bench_srcu_remove(d);
+		break;
+	case BENCH_PCPU:
+		bench_percpu_ref_remove(d);
 		break;
 	default:
 		break;

@@ -16,7 +16,7 @@ import sys
 import tempfile
 import time
 
-MECHS = ["raw", "cdev_revoke", "mutex", "rwsem", "refcount", "srcu"]
+MECHS = ["raw", "cdev_revoke", "mutex", "rwsem", "refcount", "srcu", "percpu_ref"]
 OTHERS = ["mutex", "rwsem", "refcount", "srcu"]
 WORKLOADS = ["pread1", "ioctl", "poll", "uring_read", "uring_read_no_nowait", "uring_read_async"]
 WDESC = {
@@ -209,6 +209,14 @@ def markdown(res, raw, args, facts):
              f"batches of a sample (a batch: 64 system calls, or 32 io_uring reads submitted and reaped at once): "
              f"batches during which the host descheduled a vCPU are outliers and drop out. The mean over the "
              f"whole sample, which includes them, is `ns_per_op_mean` in bench.json.")
+    L.append("\nMechanisms (lib/test_cdev_revoke_bench.c; the devices are identical otherwise): **raw** no "
+             "protection; **cdev_revoke** the driver opts in, the core's shims wrap every method; **mutex** mutex + "
+             "alive flag in every method (switchtec); **rwsem** device reference + ops_sem read lock + ops pointer, "
+             "methods called through it (TPM); **refcount** active-users refcount_t + completion around a call "
+             "through the real methods (debugfs file proxy); **srcu** srcu_read_lock() + unplugged flag (DRM "
+             "drm_dev_enter()); **percpu_ref** (reference point, not a mechanism in use) the primitive of "
+             "cdev_revoke's shims, percpu_ref_tryget_live()/percpu_ref_put(), called by the driver's methods "
+             "themselves: the difference to cdev_revoke is what the shim's extra call costs.")
     if a == "tcg":
         L.append("\n**TCG**: every guest instruction is translated, system calls and atomics cost far more than on "
                  "hardware and the two vCPUs share two host cores with other work; ratios are indicative, absolute "

@@ -51,7 +51,7 @@
 #define MEM_FILES	10000	/* open files */
 
 static const char *const mechs[] = {
-	"raw", "cdev_revoke", "mutex", "rwsem", "refcount", "srcu",
+	"raw", "cdev_revoke", "mutex", "rwsem", "refcount", "srcu", "percpu_ref",
 };
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
@@ -699,7 +699,7 @@ int main(int argc, char **argv)
 	ncpus = sysconf(_SC_NPROCESSORS_ONLN);
 	mkdir(NODE_DIR, 0700);
 	module_cmd(res, sizeof(res), "info");
-	if (!strstr(res, "mechs=raw,cdev_revoke,mutex,rwsem,refcount,srcu\n"))
+	if (!strstr(res, "mechs=raw,cdev_revoke,mutex,rwsem,refcount,srcu,percpu_ref\n"))
 		die("the module's mechanisms differ: %s", res);
 	major_nr = keyval(res, "major");
 	first_minor = keyval(res, "first_minor");
