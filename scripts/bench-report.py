@@ -197,7 +197,7 @@ def markdown(res, raw, args, facts):
     a = res["accel"]
     L = []
     L.append(f"# cdev_revoke benchmark (accel: {a})\n")
-    L.append(f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by `make bench`, in one boot of a "
+    L.append(f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(os.path.getmtime(args.raw)))} by `make bench`, in one boot of a "
              f"**non-debug** x86_64 VM kernel ({raw.get('kernel', '?')}), QEMU **{a}**, {raw.get('cpus')} vCPUs "
              f"(threads pinned to them).")
     L.append(f"Host: {host_cpu()}, {os.cpu_count()} CPUs, load average at start {args.host_load}; {qemu_version()}.")
@@ -328,6 +328,7 @@ set grid y
 set key top left
 set logscale y
 set yrange [0.9:*]
+set autoscale yfixmax
 set ytics (0.9, 1, 1.1, 1.25, 1.5, 2, 3, 5, 10, 20, 50, 100)
 plot {cols}, 1 with lines dt 2 lc 'black' notitle
 unset logscale y
