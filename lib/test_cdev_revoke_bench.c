@@ -891,6 +891,14 @@ static const struct file_operations bench_ctl_fops = {
 	.llseek = default_llseek,
 };
 
+static void bench_free_retired(void)
+{
+	struct bench_dev *d, *n;
+
+	list_for_each_entry_safe(d, n, &bench_retired, node)
+		kfree(d);
+}
+
 static int __init bench_init(void)
 {
 	struct bench_dev *d;
@@ -923,6 +931,7 @@ err_devs:
 	for (m = 0; m < BENCH_POOL_FIRST; m++)
 		if (bench_devs[m])
 			bench_remove(bench_devs[m]);
+	bench_free_retired();
 	destroy_workqueue(bench_wq);
 err_region:
 	unregister_chrdev_region(bench_base, BENCH_MINORS);
@@ -931,7 +940,6 @@ err_region:
 
 static void __exit bench_exit(void)
 {
-	struct bench_dev *d, *n;
 	unsigned int i;
 
 	debugfs_remove(bench_debugfs);
@@ -944,8 +952,7 @@ static void __exit bench_exit(void)
 			bench_remove(bench_devs[i]);
 	destroy_workqueue(bench_wq);
 	unregister_chrdev_region(bench_base, BENCH_MINORS);
-	list_for_each_entry_safe(d, n, &bench_retired, node)
-		kfree(d);
+	bench_free_retired();
 }
 
 module_init(bench_init);
