@@ -13,7 +13,7 @@ export KUNITCONFIG
 endif
 S := $(REPO)/scripts
 
-.PHONY: all check deps tree refresh kunit vm-test harness-test stress demo version clean distclean ccache-stats help
+.PHONY: all check deps tree refresh kunit vm-test harness-test stress demo bench version clean distclean ccache-stats help
 all: help
 
 help:
@@ -26,6 +26,7 @@ help:
 	@echo "make vm-test       x86_64 debug VM kernel: KUnit at boot + kselftests under QEMU -smp 2"
 	@echo "make harness-test  self-test of the workbench scripts"
 	@echo "make stress        device selftests with CYCLES=10000 unbind/bind cycles per device (VM)"
+	@echo "make bench         non-debug VM kernel: cost per file operation and of revoke -> build/results/bench.{md,json,png}"
 	@echo "results: build/results/"
 
 check:
@@ -62,6 +63,10 @@ stress:
 
 demo:
 	@$(S)/demo.sh
+
+# Benchmark (not part of make check): deps, tree, non-debug VM kernel, one VM boot, report.
+bench:
+	@$(S)/deps.sh && $(S)/tree.sh apply && $(S)/bench.sh
 
 ccache-stats:
 	@. $(S)/common.sh; ccache -s

@@ -2,8 +2,10 @@
 # PID 1 of the test VM. The root filesystem is the host's / (9p, read-only); the writable results
 # share (9p tag "results") is mounted over the host path given by cdev_results=, so the host sees
 # the files at the same path. Kernel command line parameters (passed to us as environment):
-#   cdev_mode=tests|demo|probe   cdev_results=/abs/path   cdev_tests=/abs/path/of/list
+#   cdev_mode=tests|demo|bench|probe   cdev_results=/abs/path   cdev_tests=/abs/path/of/list
 #   cdev_demo=/abs/path/of/cdevtest   cdev_repo=/abs/path/of/the/repo
+#   cdev_bench=/abs/path/of/cdev_revoke_bench   cdev_bench_ko=/abs/path/of/test_cdev_revoke_bench.ko
+#   cdev_bench_quick=1 (a short run)
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 mode=${cdev_mode:-tests}
 mount -t proc proc /proc
@@ -71,9 +73,20 @@ run_demo() {
 	echo "=== CDEV DEMO DONE"
 }
 
+run_bench() {
+	echo "=== CDEV BENCH: kernel $(uname -r)"
+	rm -f $R/bench-raw.json
+	if ! insmod "$cdev_bench_ko"; then echo "=== CDEV BENCH: insmod $cdev_bench_ko failed"; return; fi
+	"$cdev_bench" -o $R/bench-raw.json ${cdev_bench_quick:+-q}
+	echo "=== CDEV BENCH DONE rc=$?"
+	rmmod test_cdev_revoke_bench
+	sync
+}
+
 case $mode in
 tests) run_selftests ;;
 demo) run_demo ;;
+bench) run_bench ;;
 esac
 
 # kmemleak: two explicit scans a few seconds apart (objects must be seen unreferenced twice)

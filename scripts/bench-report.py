@@ -1,0 +1,384 @@
+#!/usr/bin/env python3
+"""bench-report.py: raw samples of cdev_revoke_bench -> bench.json, bench.md, bench.png.
+
+Per (mechanism, workload, threads): median ns/op with min-max over the repetitions, and the
+ratio to raw computed per repetition (raw ran in the same repetition, next to it), median with
+min-max.  Revocation: median total and phases per (open files, blocked readers).  Memory:
+cdev_revoke minus raw slab bytes, per device and per open file.  The PNG is drawn by gnuplot.
+"""
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+MECHS = ["raw", "cdev_revoke", "mutex", "rwsem", "refcount", "srcu", "percpu_ref"]
+OTHERS = ["mutex", "rwsem", "refcount", "srcu"]
+WORKLOADS = ["pread1", "ioctl", "poll", "uring_read", "uring_read_no_nowait", "uring_read_async"]
+WDESC = {
+    "pread1": "pread() of 1 byte",
+    "ioctl": "no-op ioctl()",
+    "poll": "poll() of a readable fd (1 s timeout: wait entries are set up)",
+    "uring_read": "io_uring reads, batches of 32, FMODE_NOWAIT: issued inline",
+    "uring_read_no_nowait": "io_uring reads, batches of 32, no FMODE_NOWAIT: io_uring polls the file, then issues inline",
+    "uring_read_async": "io_uring reads, batches of 32, IOSQE_ASYNC: issued from io-wq",
+}
+
+
+def med(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+def config_facts(path):
+    want = ["CONFIG_HZ", "CONFIG_PREEMPT_NONE", "CONFIG_PREEMPT_VOLUNTARY", "CONFIG_PREEMPT",
+            "CONFIG_PREEMPT_DYNAMIC", "CONFIG_NO_HZ_IDLE", "CONFIG_HZ_PERIODIC", "CONFIG_NR_CPUS",
+            "CONFIG_CPU_MITIGATIONS", "CONFIG_MITIGATION_RETPOLINE", "CONFIG_SLUB_TINY",
+            "CONFIG_SLUB_DEBUG", "CONFIG_KASAN", "CONFIG_PROVE_LOCKING", "CONFIG_DEBUG_KMEMLEAK",
+            "CONFIG_RCU_LAZY", "CONFIG_TREE_SRCU", "CONFIG_TINY_SRCU"]
+    facts = {}
+    try:
+        for line in open(path):
+            m = re.match(r"^(CONFIG_[A-Z0-9_]+)=(.*)$", line.strip())
+            if m and m.group(1) in want:
+                facts[m.group(1)] = m.group(2)
+            m = re.match(r"^# (CONFIG_[A-Z0-9_]+) is not set$", line.strip())
+            if m and m.group(1) in want:
+                facts[m.group(1)] = "n"
+    except OSError:
+        pass
+    return facts
+
+
+def qemu_version():
+    try:
+        out = subprocess.run(["qemu-system-x86_64", "--version"], capture_output=True, text=True).stdout
+        return out.splitlines()[0]
+    except (OSError, IndexError):
+        return "?"
+
+
+def host_cpu():
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "?"
+
+
+def aggregate(raw, accel):
+    ops = []
+    samples = {}
+    means = {}
+    for r in raw.get("ops", []):
+        samples.setdefault((r["mechanism"], r["workload"], r["threads"]), {})[r["rep"]] = r["ns_per_op"]
+        if "ns_per_op_mean" in r:
+            means.setdefault((r["mechanism"], r["workload"], r["threads"]), []).append(r["ns_per_op_mean"])
+    for (m, w, t), byrep in sorted(samples.items(), key=lambda kv: (WORKLOADS.index(kv[0][1]) if kv[0][1] in WORKLOADS else 99, kv[0][2], MECHS.index(kv[0][0]))):
+        rawrep = samples.get(("raw", w, t), {})
+        ratios = [byrep[k] / rawrep[k] for k in byrep if k in rawrep and rawrep[k] > 0]
+        ns = list(byrep.values())
+        ops.append({
+            "mechanism": m, "workload": w, "threads": t,
+            "ns_per_op": round(med(ns), 2), "ns_min": round(min(ns), 2), "ns_max": round(max(ns), 2),
+            "ratio_to_raw": round(med(ratios), 4), "ratio_min": round(min(ratios), 4),
+            "ratio_max": round(max(ratios), 4), "reps": len(ns), "accel": accel,
+            "ns_per_op_mean": round(med(means.get((m, w, t), [])), 2),
+        })
+
+    revoke = []
+    groups = {}
+    for r in raw.get("revoke", []):
+        groups.setdefault((r["open_files"], r["blocked_readers"]), []).append(r)
+    for (f, b), rs in sorted(groups.items()):
+        tot = [r["total_ns"] / 1e6 for r in rs]
+        e = {"open_files": f, "blocked_readers": b, "ms": round(med(tot), 3),
+             "ms_min": round(min(tot), 3), "ms_max": round(max(tot), 3), "reps": len(rs), "accel": accel}
+        for ph in ["grace", "kick", "drain", "release", "tail"]:
+            e[ph + "_ms"] = round(med([r[ph + "_ns"] / 1e6 for r in rs]), 3)
+        revoke.append(e)
+
+    mass_all = []
+    groups = {}
+    for r in raw.get("mass_revoke", []):
+        groups.setdefault((r["devices"], r["concurrent"], r["open_files_per_device"]), []).append(r["total_ns"] / 1e6)
+    for (d, c, f), ms in sorted(groups.items()):
+        mass_all.append({"devices": d, "concurrent": bool(c), "open_files_per_device": f,
+                         "ms": round(med(ms), 1), "ms_min": round(min(ms), 1), "ms_max": round(max(ms), 1),
+                         "reps": len(ms), "accel": accel})
+    headline = next((m for m in mass_all if not m["concurrent"] and m["open_files_per_device"] == 1),
+                    mass_all[0] if mass_all else None)
+
+    mem = {}
+    for r in raw.get("memory", []):
+        mem.setdefault(r["what"], []).append(r)
+
+    def per(what):
+        rs = mem.get(what, [])
+        vals = [(r["cdev_revoke_bytes"] - r["raw_bytes"]) / r["n"] for r in rs]
+        return (round(med(vals)), round(min(vals)), round(max(vals))) if vals else (None, None, None)
+
+    cdev = per("cdev")
+    ofile = per("open_file")
+    pfile = per("polled_file")
+    ks = [r["core_ksize_total"] / r["n"] for r in mem.get("cdev", [])]
+    pcpu = raw.get("possible_cpus", 0)
+    out = {
+        "accel": accel,
+        "ops": ops,
+        "revoke": revoke,
+        "mass_revoke": {"devices": headline["devices"], "ms": headline["ms"], "concurrent": headline["concurrent"],
+                        "open_files_per_device": headline["open_files_per_device"], "accel": accel} if headline else None,
+        "mass_revoke_all": mass_all,
+        "bytes_per_cdev": cdev[0],
+        "bytes_per_cdev_min_max": [cdev[1], cdev[2]],
+        "core_struct_ksize": round(med(ks)) if ks else None,
+        "percpu_bytes_per_cdev": 8 * pcpu if pcpu > 0 else None,
+        "bytes_per_open_file": ofile[0],
+        "bytes_per_open_file_min_max": [ofile[1], ofile[2]],
+        "bytes_per_polled_file": pfile[0],
+        "bytes_per_polled_file_min_max": [pfile[1], pfile[2]],
+    }
+    return out
+
+
+def find(ops, m, w, t):
+    for o in ops:
+        if o["mechanism"] == m and o["workload"] == w and o["threads"] == t:
+            return o
+    return None
+
+
+def targets(res):
+    rows = []
+    ops = res["ops"]
+    for w in ["pread1", "ioctl"]:
+        for t, lim in [(1, 1.02), (2, 1.03)]:
+            o = find(ops, "cdev_revoke", w, t)
+            if not o:
+                continue
+            ok = o["ratio_to_raw"] <= lim
+            rows.append((f"cdev_revoke {w}, {t} thread{'s' if t > 1 else ''}: ratio to raw <= {lim}",
+                         f"{o['ratio_to_raw']:.3f} ({o['ratio_min']:.3f}-{o['ratio_max']:.3f})",
+                         "met" if ok else f"missed by {100 * (o['ratio_to_raw'] - lim):.1f} points"))
+    for w in WORKLOADS:
+        for t in (1, 2):
+            o = find(ops, "cdev_revoke", w, t)
+            if not o:
+                continue
+            others = [find(ops, m, w, t) for m in OTHERS]
+            others = [x for x in others if x]
+            best = min(others, key=lambda x: x["ns_per_op"]) if others else None
+            if not best:
+                continue
+            ok = o["ns_per_op"] < best["ns_per_op"]
+            rows.append((f"cdev_revoke ahead of mutex/rwsem/refcount/srcu: {w}, {t} thr",
+                         f"{o['ns_per_op']:.0f} ns vs best other {best['mechanism']} {best['ns_per_op']:.0f} ns",
+                         "met" if ok else f"missed: {best['mechanism']} faster by {100 * (o['ns_per_op'] / best['ns_per_op'] - 1):.1f}%"))
+    r = next((x for x in res["revoke"] if x["open_files"] == 1000 and x["blocked_readers"] == 100), None)
+    if r:
+        rows.append(("revoke, 1000 open files + 100 blocked readers <= 5 ms",
+                     f"{r['ms']:.2f} ms ({r['ms_min']:.2f}-{r['ms_max']:.2f}; grace period {r['grace_ms']:.2f} ms)",
+                     "met" if r["ms"] <= 5 else f"missed by {r['ms'] - 5:.2f} ms ({r['ms'] / 5:.1f}x)"))
+    for m in res["mass_revoke_all"]:
+        rows.append((f"{m['devices']} devices revoked {'concurrently' if m['concurrent'] else 'one after another'}, "
+                     f"{m['open_files_per_device']} open file each, <= 1 s",
+                     f"{m['ms']:.0f} ms ({m['ms_min']:.0f}-{m['ms_max']:.0f})",
+                     "met" if m["ms"] <= 1000 else f"missed ({m['ms'] / 1000:.1f}x)"))
+    return rows
+
+
+def markdown(res, raw, args, facts):
+    a = res["accel"]
+    L = []
+    L.append(f"# cdev_revoke benchmark (accel: {a})\n")
+    L.append(f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(os.path.getmtime(args.raw)))} by `make bench`, in one boot of a "
+             f"**non-debug** x86_64 VM kernel ({raw.get('kernel', '?')}), QEMU **{a}**, {raw.get('cpus')} vCPUs "
+             f"(threads pinned to them).")
+    L.append(f"Host: {host_cpu()}, {os.cpu_count()} CPUs, load average at start {args.host_load}; {qemu_version()}.")
+    L.append("Kernel: tinyconfig + vm/base.config + vm/9p-root.config + vm/bench.config: "
+             + ", ".join(f"{k[7:]}={v}" for k, v in sorted(facts.items())) + ".")
+    L.append(f"Each figure: median over {raw.get('reps')} interleaved repetitions (every repetition runs every mechanism "
+             f"once, {raw.get('duration_ms')} ms each, raw included), min-max in parentheses; the ratio is computed per "
+             f"repetition against raw of the same repetition. ns/op is per thread and is the median over the "
+             f"batches of a sample (a batch: 64 system calls, or 32 io_uring reads submitted and reaped at once): "
+             f"batches during which the host descheduled a vCPU are outliers and drop out. The mean over the "
+             f"whole sample, which includes them, is `ns_per_op_mean` in bench.json.")
+    L.append("\nMechanisms (lib/test_cdev_revoke_bench.c; the devices are identical otherwise): **raw** no "
+             "protection; **cdev_revoke** the driver opts in, the core's shims wrap every method; **mutex** mutex + "
+             "alive flag in every method (switchtec); **rwsem** device reference + ops_sem read lock + ops pointer, "
+             "methods called through it (TPM); **refcount** active-users refcount_t + completion around a call "
+             "through the real methods (debugfs file proxy); **srcu** srcu_read_lock() + unplugged flag (DRM "
+             "drm_dev_enter()); **percpu_ref** (reference point, not a mechanism in use) the primitive of "
+             "cdev_revoke's shims, percpu_ref_tryget_live()/percpu_ref_put(), called by the driver's methods "
+             "themselves: the difference to cdev_revoke is what the shim's extra call costs.")
+    if a == "tcg":
+        L.append("\n**TCG**: every guest instruction is translated, system calls and atomics cost far more than on "
+                 "hardware and the two vCPUs share two host cores with other work; ratios are indicative, absolute "
+                 "ns are not hardware figures, and revoke latency mostly measures RCU grace periods under TCG.")
+    L.append("")
+    for w in WORKLOADS:
+        rows = [o for o in res["ops"] if o["workload"] == w]
+        if not rows:
+            continue
+        L.append(f"## {w}: {WDESC[w]} ({a})\n")
+        L.append("| mechanism | 1 thread ns/op | ratio to raw | 2 threads ns/op | ratio to raw |")
+        L.append("|---|---|---|---|---|")
+        for m in MECHS:
+            cells = [m]
+            for t in (1, 2):
+                o = find(res["ops"], m, w, t)
+                if o:
+                    cells.append(f"{o['ns_per_op']:.0f} ({o['ns_min']:.0f}-{o['ns_max']:.0f})")
+                    cells.append(f"{o['ratio_to_raw']:.3f} ({o['ratio_min']:.3f}-{o['ratio_max']:.3f})")
+                else:
+                    cells += ["-", "-"]
+            L.append("| " + " | ".join(cells) + " |")
+        L.append("")
+    L.append(f"## Revocation of one device ({a})\n")
+    L.append("cdev_revoke() of a device with F open files and B readers blocked in ->read (woken by the kick "
+             "hook). Phases, as the driver sees them: **grace** = entry to the kick hook (percpu_ref kill + RCU "
+             "grace period confirming it), **kick** = the hook's wake-ups, **drain** = until the first ->release "
+             "(woken readers leave the driver, zap, SIGIO), **release** = first to last ->release (detach of each "
+             "file), **tail** = last ->release to return. Median of the repetitions; total min-max.\n")
+    L.append("| open files | blocked readers | total ms | grace | kick | drain | release | tail |")
+    L.append("|---|---|---|---|---|---|---|---|")
+    for r in res["revoke"]:
+        L.append(f"| {r['open_files']} | {r['blocked_readers']} | {r['ms']:.2f} ({r['ms_min']:.2f}-{r['ms_max']:.2f}) | "
+                 f"{r['grace_ms']:.2f} | {r['kick_ms']:.3f} | {r['drain_ms']:.2f} | {r['release_ms']:.2f} | {r['tail_ms']:.3f} |")
+    L.append("")
+    L.append(f"## Mass revocation ({a})\n")
+    L.append("| devices | how | open files each | total ms | per device ms |")
+    L.append("|---|---|---|---|---|")
+    for m in res["mass_revoke_all"]:
+        L.append(f"| {m['devices']} | {'concurrent (workqueue)' if m['concurrent'] else 'one after another'} | "
+                 f"{m['open_files_per_device']} | {m['ms']:.0f} ({m['ms_min']:.0f}-{m['ms_max']:.0f}) | "
+                 f"{m['ms'] / m['devices']:.2f} |")
+    L.append("")
+    L.append(f"## Memory ({a})\n")
+    mrec = raw.get("memory", [])
+    nmem = len([r for r in mrec if r["what"] == "cdev"])
+    ndev = next((r["n"] for r in mrec if r["what"] == "cdev"), "?")
+    nfil = next((r["n"] for r in mrec if r["what"] == "open_file"), "?")
+    L.append(f"Slab bytes in use (/proc/slabinfo, active objects x object size, all caches) over {ndev} devices or "
+             f"{nfil} open files, cdev_revoke minus raw, median (min-max) of {nmem} runs. SLUB counts the "
+             "objects of per-CPU slabs as in use, so a figure is good to about a slab over the whole set:\n")
+    L.append("| what | bytes |")
+    L.append("|---|---|")
+    mm = res["bytes_per_cdev_min_max"]
+    L.append(f"| per opted-in cdev (slab) | {res['bytes_per_cdev']} ({mm[0]}-{mm[1]}) |")
+    L.append(f"| ... of which struct cdev_revoke (ksize) | {res['core_struct_ksize']} |")
+    L.append(f"| per opted-in cdev, per-CPU counter (8 B x {raw.get('possible_cpus')} possible CPUs, not in slab) | "
+             f"{res['percpu_bytes_per_cdev']} |")
+    mm = res["bytes_per_open_file_min_max"]
+    L.append(f"| per open file | {res['bytes_per_open_file']} ({mm[0]}-{mm[1]}) |")
+    mm = res["bytes_per_polled_file_min_max"]
+    L.append(f"| per file polled once (forwarding entry on the driver's queue, kept until release) | "
+             f"{res['bytes_per_polled_file']} ({mm[0]}-{mm[1]}) |")
+    L.append("")
+    L.append(f"## Targets ({a})\n")
+    L.append("| target | measured | |")
+    L.append("|---|---|---|")
+    for t in targets(res):
+        L.append("| " + " | ".join(t) + " |")
+    L.append("")
+    L.append("Plot: bench.png. Raw samples: bench-vm/bench-raw.json.")
+    return "\n".join(L) + "\n"
+
+
+def plot(res, outdir):
+    a = res["accel"]
+    combos = [(w, t) for w in WORKLOADS for t in (1, 2) if find(res["ops"], "raw", w, t)]
+    with tempfile.TemporaryDirectory() as td:
+        dat = os.path.join(td, "ops.dat")
+        with open(dat, "w") as f:
+            for w, t in combos:
+                cells = [f"\"{w}/{t}t\""]
+                for m in MECHS[1:]:
+                    o = find(res["ops"], m, w, t)
+                    cells += [str(o["ratio_to_raw"]), str(o["ratio_min"]), str(o["ratio_max"])] if o else ["NaN"] * 3
+                f.write(" ".join(cells) + "\n")
+        rdat = os.path.join(td, "revoke.dat")
+        with open(rdat, "w") as f:
+            for b in (0, 10, 100):
+                for r in res["revoke"]:
+                    if r["blocked_readers"] == b:
+                        f.write(f"{r['open_files']} {r['ms']} {r['ms_min']} {r['ms_max']} {r['grace_ms']}\n")
+                f.write("\n\n")
+        png = os.path.join(outdir, "bench.png")
+        cols = " , ".join(
+            f"'{dat}' using {2 + 3 * i}:{3 + 3 * i}:{4 + 3 * i}{':xtic(1)' if i == 0 else ''} title '{m}'"
+            for i, m in enumerate(MECHS[1:]))
+        script = f"""
+set terminal pngcairo size 1400,1000 font ',10' noenhanced
+set output '{png}'
+set multiplot layout 2,1
+set title 'Cost per operation relative to raw fops (median, min-max), accel={a}'
+set style data histogram
+set style histogram errorbars gap 2 lw 1
+set style fill solid 0.7 border -1
+set ylabel 'ratio to raw'
+set xtics rotate by -30
+set grid y
+set key top left
+set logscale y
+set yrange [0.9:*]
+set autoscale yfixmax
+set ytics (0.9, 1, 1.1, 1.25, 1.5, 2, 3, 5, 10, 20, 50, 100)
+plot {cols}, 1 with lines dt 2 lc 'black' notitle
+unset logscale y
+set ytics autofreq
+set title 'cdev_revoke() of one device, by open files and blocked readers (median, min-max), accel={a}'
+set style data linespoints
+set xtics norotate
+set logscale x
+set logscale y
+set autoscale y
+set ylabel 'ms'
+set xlabel 'open files'
+set key top left
+plot '{rdat}' index 0 using 1:2:3:4 with yerrorlines title '0 blocked readers', \\
+     '' index 1 using 1:2:3:4 with yerrorlines title '10 blocked readers', \\
+     '' index 2 using 1:2:3:4 with yerrorlines title '100 blocked readers', \\
+     '' index 0 using 1:5 with linespoints dt 2 title 'grace period phase (0 readers)', \\
+     5 with lines dt 3 lc 'red' title 'target 5 ms'
+unset multiplot
+"""
+        sp = os.path.join(td, "plot.gp")
+        open(sp, "w").write(script)
+        r = subprocess.run(["gnuplot", sp], capture_output=True, text=True)
+        if r.returncode != 0 or not os.path.exists(png):
+            sys.stderr.write(r.stderr)
+            raise SystemExit("gnuplot failed")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--raw", required=True)
+    ap.add_argument("--accel", required=True)
+    ap.add_argument("--config", default="")
+    ap.add_argument("--host-load", default="?")
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args()
+    raw = json.load(open(args.raw))
+    res = aggregate(raw, args.accel)
+    facts = config_facts(args.config)
+    res["conditions"] = {"kernel": raw.get("kernel"), "vcpus": raw.get("cpus"), "duration_ms": raw.get("duration_ms"),
+                         "reps": raw.get("reps"), "revoke_reps": raw.get("revoke_reps"),
+                         "uring_batch": raw.get("uring_batch"), "host_cpu": host_cpu(), "host_cpus": os.cpu_count(),
+                         "host_load_at_start": args.host_load, "qemu": qemu_version(), "config": facts}
+    res["targets"] = [{"target": t[0], "measured": t[1], "result": t[2]} for t in targets(res)]
+    with open(os.path.join(args.out, "bench.json"), "w") as f:
+        json.dump(res, f, indent=1)
+    with open(os.path.join(args.out, "bench.md"), "w") as f:
+        f.write(markdown(res, raw, args, facts))
+    plot(res, args.out)
+
+
+if __name__ == "__main__":
+    main()
