@@ -675,6 +675,23 @@ static int cdev_revoke_poll_wake(wait_queue_entry_t *wait, unsigned int mode,
 	return 0;
 }
 
+static bool cdev_revoke_poller_find(struct cdev_revoke_file *cf,
+				    wait_queue_head_t *whead)
+{
+	struct cdev_revoke_poller *p;
+	bool found = false;
+
+	spin_lock(&cf->lock);
+	list_for_each_entry(p, &cf->pollers, node) {
+		if (READ_ONCE(p->whead) == whead) {
+			found = true;
+			break;
+		}
+	}
+	spin_unlock(&cf->lock);
+	return found;
+}
+
 static void cdev_revoke_queue_proc(struct file *file, wait_queue_head_t *whead,
 				   poll_table *pt)
 {
@@ -686,6 +703,10 @@ static void cdev_revoke_queue_proc(struct file *file, wait_queue_head_t *whead,
 		wpt->queued = true;
 		poll_wait(file, &cf->wqh, wpt->outer);
 	}
+
+	/* Polled before: the forwarding entry is already on @whead. */
+	if (cdev_revoke_poller_find(cf, whead))
+		return;
 
 	new = kmalloc(sizeof(*new), GFP_KERNEL);
 	spin_lock(&cf->lock);
