@@ -54,7 +54,13 @@ struct stk_ctx {
 	struct file *files[STK_FILES];
 	struct switchtec_user *stusers[STK_FILES];
 	int nfiles;
+	struct completion link_entered;
+	struct completion link_release;
+	bool link_done;
 };
+
+/* For the link notifier, which only gets the switchtec_dev */
+static struct stk_ctx *stk_cur;
 
 /* ---- the device ---- */
 
@@ -125,6 +131,9 @@ static int stk_init(struct kunit *test)
 
 	KUNIT_ASSERT_NOT_NULL(test, ctx);
 	test->priv = ctx;
+	init_completion(&ctx->link_entered);
+	init_completion(&ctx->link_release);
+	stk_cur = ctx;
 	ctx->gas = vzalloc(STK_GAS_SIZE);
 	KUNIT_ASSERT_NOT_NULL(test, ctx->gas);
 	ctx->pdev = kunit_kzalloc(test, sizeof(*ctx->pdev), GFP_KERNEL);
@@ -175,6 +184,7 @@ static void stk_exit(struct kunit *test)
 
 	if (!ctx)
 		return;
+	complete_all(&ctx->link_release);
 	if (ctx->stdev && !ctx->removed)
 		stk_remove(ctx);
 	for (i = 0; i < ctx->nfiles; i++) {
@@ -188,6 +198,7 @@ static void stk_exit(struct kunit *test)
 	stk_unlink();
 	/* The work that reads the GAS was cancelled by stdev_remove() */
 	vfree(ctx->gas);
+	stk_cur = NULL;
 }
 
 /* Opens the device node; the test keeps a reference on the stuser. */
@@ -375,7 +386,7 @@ static int stk_call_fn(void *arg)
 	}
 	kthread_unuse_mm(c->ctx->mm);
 	mmput(c->ctx->mm);
-	complete(&c->done);
+	complete_all(&c->done);
 	return 0;
 }
 
@@ -607,7 +618,12 @@ static void stk_remove_blocked(struct kunit *test)
 	switchtec_event_isr(0, stdev);
 
 	stk_start(test, &rm, STK_REMOVE, NULL);
-	KUNIT_ASSERT_TRUE(test, stk_done(&rm, STK_TIMEOUT));
+	if (!stk_done(&rm, STK_TIMEOUT)) {
+		/* The kick did not wake them: fail, and do it to carry on */
+		KUNIT_FAIL(test, "remove blocked by sleeping readers");
+		stdev_kill(&stdev->cdev);
+		KUNIT_ASSERT_TRUE(test, stk_done(&rm, STK_TIMEOUT));
+	}
 	for (i = 0; i < ARRAY_SIZE(readers); i++) {
 		KUNIT_ASSERT_TRUE(test, stk_done(&readers[i], STK_TIMEOUT));
 		KUNIT_EXPECT_EQ(test, readers[i].ret, -ENODEV);
@@ -672,11 +688,44 @@ static void stk_compat_nested(struct kunit *test)
 	stk_expect_revoked(test, file, stk_stuser(test, 0));
 }
 
+/* What ntb_hw_switchtec's link notifier would be: slow */
+static void stk_link_notifier(struct switchtec_dev *stdev)
+{
+	complete(&stk_cur->link_entered);
+	wait_for_completion(&stk_cur->link_release);
+	WRITE_ONCE(stk_cur->link_done, true);
+}
+
+/*
+ * The event interrupt queues link_event_work, which calls into the NTB
+ * driver: remove must not drop the switchtec_dev while it runs.
+ */
+static void stk_remove_cancels_work(struct kunit *test)
+{
+	struct stk_ctx *ctx = test->priv;
+	struct switchtec_dev *stdev = ctx->stdev;
+	struct stk_call rm;
+
+	stdev->link_notifier = stk_link_notifier;
+	iowrite32(1 << 5, &stdev->mmio_pff_csr[0].link_state_hdr);
+	switchtec_event_isr(0, stdev);
+	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&ctx->link_entered,
+							    STK_TIMEOUT));
+
+	stk_start(test, &rm, STK_REMOVE, NULL);
+	KUNIT_EXPECT_FALSE(test, stk_done(&rm, HZ / 5));
+	complete(&ctx->link_release);
+	KUNIT_ASSERT_TRUE(test, stk_done(&rm, STK_TIMEOUT));
+	KUNIT_EXPECT_TRUE(test, READ_ONCE(ctx->link_done));
+	KUNIT_EXPECT_FALSE(test, work_pending(&stdev->link_event_work));
+}
+
 static struct kunit_case switchtec_kunit_cases[] = {
 	KUNIT_CASE(stk_mrpc_roundtrip),
 	KUNIT_CASE(stk_events),
 	KUNIT_CASE(stk_remove_blocked),
 	KUNIT_CASE(stk_compat_nested),
+	KUNIT_CASE(stk_remove_cancels_work),
 	{}
 };
 
