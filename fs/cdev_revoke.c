@@ -66,6 +66,7 @@
  * @revoking: cdev_revoke() has started; later callers wait for @done
  * @done: cdev_revoke() has completed
  * @confirm: @active refuses new users on all CPUs
+ * @drained: @active dropped to zero (its release callback ran)
  * @wq: waits for @active to drain, for files to close or be detached
  * @lock: protects the lists and the hash
  * @files: open files not yet detached
