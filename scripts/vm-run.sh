@@ -3,7 +3,8 @@
 # Boots the test kernel under QEMU (-smp 2) with the host root over read-only 9p, RESULTS_DIR as a
 # writable 9p share, and a second pflash unit (physmap-flash.0 -> /dev/mtd0). The console goes
 # to CONSOLE_LOG (and to stdout when VERBOSE=1).  env: ACCEL (kvm|tcg; default: probed once),
-# VM_TIMEOUT (s, default 900), MEM (default 1G), SMP (default 2)
+# VM_TIMEOUT (s, default 900), MEM (default 1G), SMP (default 2), TPM_SOCK (swtpm control socket:
+# adds QEMU's tpm-crb backed by it)
 set -uo pipefail
 . "$(dirname "$0")/common.sh"
 IMG=$1 MODE=$2 LOG=$3 RDIR=$4; shift 4
@@ -32,9 +33,10 @@ qemu_cmd() { # $1 = accel
 		-drive if=pflash,format=raw,unit=1,file="$OUT/vm-img/pflash1-run-$MODE.img" \
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 		-virtfs local,path="$RDIR",mount_tag=results,security_model=none,multidevs=remap \
-		-device edu \
+		-device edu $tpm_args \
 		-kernel "$IMG"
 }
+tpm_args=
 # acpi=noirq: evaluating the i440fx _PRT AML with KASAN+kmemleak under TCG costs ~55 s of boot
 # (and trips the soft-lockup detector); the $PIR table routes the few PCI IRQs just as well.
 # (pci=noacpi avoided that too, but then no BAR can be claimed inside the ACPI host bridge
@@ -56,6 +58,12 @@ probe_kvm() {
 	echo $r | tee "$f"
 }
 ACCEL=${ACCEL:-$(probe_kvm)}
+# A TPM 2.0 behind QEMU's CRB interface (tpm_crb in the guest) when the caller runs a host swtpm
+# on the control socket TPM_SOCK (scripts/vm-test.sh does).
+if [ -n "${TPM_SOCK:-}" ] && [ -S "$TPM_SOCK" ]; then
+	tpm_args="-chardev socket,id=chrtpm,path=$TPM_SOCK -tpmdev emulator,id=tpm0,chardev=chrtpm"
+	tpm_args+=" -device tpm-crb,tpmdev=tpm0"
+fi
 info "booting $(basename "$IMG") mode=$MODE accel=$ACCEL smp=${SMP:-2} (console: $LOG)"
 start=$(date +%s)
 # shellcheck disable=SC2046

@@ -46,7 +46,21 @@ for t in $(make -s -C "$LINUX/tools/testing/selftests/cdev_revoke" OUTPUT="$ST" 
 done >>"$ST/list"
 info "selftests: $(wc -l <"$ST/list") programs: $(xargs -n1 basename <"$ST/list" | tr '\n' ' ')"
 
+# Host swtpm behind QEMU's tpm-crb (the guest's tpm_crb test of revoke_tpm); without swtpm the
+# VM has no TPM device and that test skips.
+tpm_pid=
+if command -v swtpm >/dev/null; then
+	TPMD=$OUT/vm-tpm
+	rm -rf "$TPMD"; mkdir -p "$TPMD"
+	swtpm socket --tpm2 --tpmstate dir="$TPMD" --ctrl type=unixio,path="$TPMD/ctrl.sock" \
+		--flags not-need-init --log file="$TPMD/swtpm.log" &
+	tpm_pid=$!
+	for _ in $(seq 50); do [ -S "$TPMD/ctrl.sock" ] && break; sleep 0.1; done
+	if [ -S "$TPMD/ctrl.sock" ]; then export TPM_SOCK=$TPMD/ctrl.sock
+	else echo "WARNING: host swtpm did not start: no tpm-crb in the VM"; fi
+fi
 "$REPO/scripts/vm-run.sh" "$B/arch/x86/boot/bzImage" tests "$RES/vm-console.log" "$RES/vm" "cdev_tests=$ST/list" || rc=1
+if [ -n "$tpm_pid" ]; then kill "$tpm_pid" 2>/dev/null; wait "$tpm_pid" 2>/dev/null; fi
 python3 "$REPO/scripts/ktap.py" extract "$RES/vm-console.log" "$RES/kunit-x86_64.tap" || rc=1
 if ! "$REPO/scripts/splat-check" "$RES/vm-console.log" >"$RES/vm-splat.txt"; then
 	cat "$RES/vm-splat.txt"; rc=1
