@@ -1419,8 +1419,12 @@ static void cdev_revoke_detach(struct cdev_revoke *rv,
 	/*
 	 * Removing a fasync entry clears FASYNC, so __fput() will not turn
 	 * fasync off again: drop the core's entry along with the driver's.
+	 * Not only when FASYNC is set: a close or an F_SETFL that turned
+	 * fasync off while the fence was up removed the core's entry (and
+	 * the flag) but could not reach the driver.  Both removals are no-ops
+	 * for a file without an entry.
 	 */
-	if ((file->f_flags & FASYNC) && rv->drv->fasync) {
+	if (rv->drv->fasync) {
 		rv->drv->fasync(-1, file, 0);
 		fasync_helper(-1, file, 0, &rv->fasync);
 	}
