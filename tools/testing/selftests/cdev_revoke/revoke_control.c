@@ -42,22 +42,15 @@ static int write_str(const char *path, const char *s)
 	return n;
 }
 
-/* To stdout and, in order with the kernel's reports, to the kernel log. */
 static void say(const char *fmt, ...)
 {
-	char buf[256];
 	va_list ap;
-	int fd;
 
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	printf("CONTROL: ");
+	vprintf(fmt, ap);
+	printf("\n");
 	va_end(ap);
-	printf("CONTROL: %s\n", buf);
-	fd = open("/dev/kmsg", O_WRONLY);
-	if (fd >= 0) {
-		dprintf(fd, "revoke_control: CONTROL: %s\n", buf);
-		close(fd);
-	}
 }
 
 static int fail(const char *what, int err)
