@@ -6,7 +6,7 @@
  * in flight.
  *
  * Environment: TCR_KO=path of test_cdev_revoke.ko (loaded if needed),
- * TCR_CYCLES=unbind/bind cycles of the stress test (default 500; make stress
+ * TCR_CYCLES=unbind/bind cycles of the stress test (default 250; make stress
  * runs 10000).
  */
 #define _GNU_SOURCE
@@ -1048,7 +1048,7 @@ static void *(*const load_fns[])(void *) = {
 TEST_F_TIMEOUT(dev, stress_unbind_bind, 4 * 3600)
 {
 	const char *c = getenv("TCR_CYCLES");
-	int cycles = c ? atoi(c) : 500;
+	int cycles = c ? atoi(c) : 250;
 	struct sigaction sa = { .sa_handler = on_touch_sigbus }, old_sa;
 	long ops = 0, ok = 0, gone = 0, opens_failed, other = 0;
 	sigset_t set, old_set;
