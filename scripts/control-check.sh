@@ -23,7 +23,7 @@ vrc=$?
 why=
 if [ $vrc != 0 ]; then
 	why="the control guest did not finish"
-elif ! grep -q 'CONTROL: .* ioctl before unbind: 0,' "$LOG" || ! grep -q 'CONTROL: unbound' "$LOG"; then
+elif ! grep -q 'open, ioctl before unbind: 0,' "$LOG" || ! grep -q 'unbound test-cdev-revoke' "$LOG"; then
 	why="the control program did not get to the unbind: $(grep -m1 'CONTROL:' "$LOG")"
 elif ! grep -A2 -E 'BUG: KASAN: (slab-)?use-after-free in tcr_ioctl' "$LOG" | grep -q 'by task revoke_control'; then
 	why="no KASAN use-after-free report in tcr_ioctl by revoke_control"
@@ -32,7 +32,7 @@ fi
 	echo "KTAP version 1"
 	echo "1..1"
 	if [ -z "$why" ]; then
-		{ grep '^CONTROL:' "$LOG"; grep -m2 'BUG: KASAN' "$LOG"; } | sed -E 's/^\[ *[0-9.]+\] //; s/^/# /'
+		{ grep -o 'CONTROL: [a-z/].*' "$LOG"; grep -m2 'BUG: KASAN' "$LOG"; } | sed -E 's/^\[ *[0-9.]+\] //; s/^/# /'
 		echo "ok 1 $name"
 	else
 		echo "# $why"

@@ -42,15 +42,16 @@ static int write_str(const char *path, const char *s)
 	return n;
 }
 
+/* One write per line: the console interleaves the kernel's reports. */
 static void say(const char *fmt, ...)
 {
+	char buf[256];
 	va_list ap;
 
 	va_start(ap, fmt);
-	printf("CONTROL: ");
-	vprintf(fmt, ap);
-	printf("\n");
+	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	dprintf(STDOUT_FILENO, "CONTROL: %s\n", buf);
 }
 
 static int fail(const char *what, int err)
@@ -68,7 +69,6 @@ int main(void)
 	DIR *d;
 	int fd, ret;
 
-	setvbuf(stdout, NULL, _IONBF, 0);
 	if (!ko)
 		return fail("TCR_KO not set", EINVAL);
 	fd = open(ko, O_RDONLY | O_CLOEXEC);
