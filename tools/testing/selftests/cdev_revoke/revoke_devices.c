@@ -689,8 +689,8 @@ static int s_open(int flags)
 	pthread_mutex_unlock(&S->lock);
 	fd = open(node, flags);
 	tally(K_OPEN, fd, errno);
-	if (fd < 0)
-		usleep(1000);
+	if (fd < 0)		/* the device is away: do not spin */
+		usleep(5000);
 	return fd;
 }
 
