@@ -49,7 +49,8 @@ kunit:
 
 vm-test:
 	@rc=0; $(S)/vm-test.sh || rc=1; \
-	python3 $(S)/ktap.py count $(REPO)/build/results/kunit-x86_64.tap $(REPO)/build/results/vm/selftests.tap || rc=1; exit $$rc
+	python3 $(S)/ktap.py count $(REPO)/build/results/kunit-x86_64.tap $(REPO)/build/results/vm/selftests.tap \
+		$(REPO)/build/results/vm-control.tap || rc=1; exit $$rc
 
 harness-test:
 	@$(S)/harness-test.sh
@@ -58,8 +59,10 @@ harness-test:
 CYCLES ?= 10000
 stress:
 	@rc=0; TCR_CYCLES=$(CYCLES) CDEV_TEST_TIMEOUT=14400 VM_TIMEOUT=15000 $(S)/vm-test.sh || rc=1; \
-	grep -h "cycles, .* operations" $(REPO)/build/results/vm/selftests.tap | sed 's/^ *# *//'; \
-	python3 $(S)/ktap.py count $(REPO)/build/results/kunit-x86_64.tap $(REPO)/build/results/vm/selftests.tap || rc=1; exit $$rc
+	grep -h -E "RUN|stress_unbind_bind:(op |signals:|.*cycles.* operations)" $(REPO)/build/results/vm/selftests.tap | \
+		grep -A21 "RUN.*stress_unbind_bind" | grep -v RUN | sed 's/^ *# *[^:]*:[0-9]*:stress_unbind_bind://'; \
+	python3 $(S)/ktap.py count $(REPO)/build/results/kunit-x86_64.tap $(REPO)/build/results/vm/selftests.tap \
+		$(REPO)/build/results/vm-control.tap || rc=1; exit $$rc
 
 demo:
 	@$(S)/demo.sh

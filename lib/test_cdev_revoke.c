@@ -65,6 +65,7 @@ MODULE_PARM_DESC(async_ms, "delay before an async read_iter completes");
 /* Counters, in module memory. */
 static atomic_t tcr_opens, tcr_releases, tcr_calls, tcr_after_revoke;
 static atomic_t tcr_revokes, tcr_kicks, tcr_irqs, tcr_async_done;
+static atomic_t tcr_compat_ioctls, tcr_fasync_left;
 
 /* Private data of one bound device: devres, freed at unbind. */
 struct tcr_dev {
@@ -84,6 +85,7 @@ struct tcr_dev {
 	struct list_head iocbs;
 	struct list_head cmds;
 	struct delayed_work async_work;
+	struct work_struct event_work;
 	struct fasync_struct *fasync;
 };
 
@@ -134,22 +136,48 @@ static struct tcr_dev *tcr_enter(struct file *file)
 	return tf->td;
 }
 
+static struct io_uring_cmd *tcr_cmd_of(struct tcr_cmd *c)
+{
+	return container_of((void *)c, struct io_uring_cmd, pdu);
+}
+
+/*
+ * Complete the uring_cmds of @td with @res, one at a time: a command
+ * off the list is being completed, and IO_URING_F_CANCEL leaves it alone.
+ * Never from a method: an io_uring write on the ring of a waiting command
+ * holds that ring's lock, which io_uring_cmd_done() takes.
+ */
+static void tcr_complete_cmds(struct tcr_dev *td, int res)
+{
+	struct tcr_cmd *c;
+
+	for (;;) {
+		spin_lock(&td->lock);
+		c = list_first_entry_or_null(&td->cmds, struct tcr_cmd, node);
+		if (c)
+			list_del_init(&c->node);
+		spin_unlock(&td->lock);
+		if (!c)
+			return;
+		io_uring_cmd_done(tcr_cmd_of(c), res, 0, IO_URING_F_UNLOCKED);
+	}
+}
+
+static void tcr_event_work(struct work_struct *work)
+{
+	tcr_complete_cmds(container_of(work, struct tcr_dev, event_work), 0);
+}
+
+/* Process context only (td->lock is not irq-safe). */
 static void tcr_event(struct tcr_dev *td)
 {
-	struct tcr_cmd *c, *n;
-	LIST_HEAD(cmds);
-
 	spin_lock(&td->lock);
 	td->events++;
-	list_splice_init(&td->cmds, &cmds);
+	if (!list_empty(&td->cmds) && !td->gone)
+		schedule_work(&td->event_work);
 	spin_unlock(&td->lock);
 	wake_up_interruptible_poll(&td->wq, EPOLLIN | EPOLLRDNORM);
 	kill_fasync(&td->fasync, SIGIO, POLL_IN);
-	list_for_each_entry_safe(c, n, &cmds, node) {
-		list_del(&c->node);
-		io_uring_cmd_done(container_of((void *)c, struct io_uring_cmd,
-					       pdu), 0, 0, IO_URING_F_UNLOCKED);
-	}
 }
 
 static int tcr_open(struct inode *inode, struct file *file)
@@ -313,6 +341,18 @@ static long tcr_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	return -ENOTTY;
 }
 
+#ifdef CONFIG_COMPAT
+/* Counted, so that a 32-bit test can tell it came this way. */
+static long tcr_compat_ioctl(struct file *file, unsigned int cmd,
+			     unsigned long arg)
+{
+	atomic_inc(&tcr_compat_ioctls);
+	return compat_ptr_ioctl(file, cmd, arg);
+}
+#else
+#define tcr_compat_ioctl NULL
+#endif
+
 static int tcr_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct tcr_dev *td = tcr_enter(file);
@@ -331,7 +371,11 @@ static int tcr_uring_cmd(struct io_uring_cmd *cmd, unsigned int issue_flags)
 
 	if (issue_flags & IO_URING_F_CANCEL) {
 		spin_lock(&td->lock);
-		list_del(&c->node);
+		if (list_empty(&c->node)) {	/* being completed */
+			spin_unlock(&td->lock);
+			return 0;
+		}
+		list_del_init(&c->node);
 		spin_unlock(&td->lock);
 		io_uring_cmd_done(cmd, -ECANCELED, 0, issue_flags);
 		return 0;
@@ -340,14 +384,16 @@ static int tcr_uring_cmd(struct io_uring_cmd *cmd, unsigned int issue_flags)
 	case TCR_URING_ID:
 		return td->regs ? readl(td->regs + EDU_ID) & 0xffff : 0x7c7c;
 	case TCR_URING_WAIT:
+		/* cancelable before anyone can complete it */
+		io_uring_cmd_mark_cancelable(cmd, issue_flags);
 		spin_lock(&td->lock);
 		if (td->gone) {
 			spin_unlock(&td->lock);
-			return -EIO;
+			io_uring_cmd_done(cmd, -ENODEV, 0, issue_flags);
+			return -EIOCBQUEUED;
 		}
 		list_add_tail(&c->node, &td->cmds);
 		spin_unlock(&td->lock);
-		io_uring_cmd_mark_cancelable(cmd, issue_flags);
 		return -EIOCBQUEUED;
 	}
 	return -ENOTTY;
@@ -368,7 +414,7 @@ static const struct file_operations tcr_fops = {
 	.write_iter	= tcr_write_iter,
 	.poll		= tcr_poll,
 	.unlocked_ioctl	= tcr_ioctl,
-	.compat_ioctl	= compat_ptr_ioctl,
+	.compat_ioctl	= tcr_compat_ioctl,
 	.mmap		= tcr_mmap,
 	.uring_cmd	= tcr_uring_cmd,
 	.fasync		= tcr_fasync,
@@ -385,28 +431,21 @@ static void tcr_kick(struct cdev *cdev)
 {
 	struct tcr_dev *td = tcr_of_cdev(cdev);
 	struct tcr_iocb *ti, *tn;
-	struct tcr_cmd *c, *cn;
 	LIST_HEAD(iocbs);
-	LIST_HEAD(cmds);
 
 	atomic_inc(&tcr_kicks);
 	spin_lock(&td->lock);
-	td->gone = true;
+	td->gone = true;		/* no new event work */
 	list_splice_init(&td->iocbs, &iocbs);
-	list_splice_init(&td->cmds, &cmds);
 	spin_unlock(&td->lock);
 	wake_up_all(&td->wq);
 	cancel_delayed_work_sync(&td->async_work);
+	cancel_work_sync(&td->event_work);
 	list_for_each_entry_safe(ti, tn, &iocbs, node) {
 		ti->iocb->ki_complete(ti->iocb, -ENODEV);
 		kfree(ti);
 	}
-	list_for_each_entry_safe(c, cn, &cmds, node) {
-		list_del(&c->node);
-		io_uring_cmd_done(container_of((void *)c, struct io_uring_cmd,
-					       pdu), -ENODEV, 0,
-				  IO_URING_F_UNLOCKED);
-	}
+	tcr_complete_cmds(td, -ENODEV);
 }
 
 static const struct cdev_revoke_info tcr_revoke_info = {
@@ -420,8 +459,16 @@ static void tcr_remove_cdev(void *data)
 
 	device_destroy(&tcr_class, td->devt);
 	if (optin) {
+		struct fasync_struct *fa;
+
 		cdev_revoke(td->cdev);
 		atomic_inc(&tcr_revokes);
+		/* revocation turned fasync off for every file: none is left */
+		rcu_read_lock();
+		for (fa = READ_ONCE(td->fasync); fa;
+		     fa = READ_ONCE(fa->fa_next))
+			atomic_inc(&tcr_fasync_left);
+		rcu_read_unlock();
 	}
 	mutex_lock(&tcr_lock);
 	spin_lock(&td->lock);
@@ -432,6 +479,7 @@ static void tcr_remove_cdev(void *data)
 	mutex_unlock(&tcr_lock);
 	cdev_del(td->cdev);
 	cancel_delayed_work_sync(&td->async_work);
+	cancel_work_sync(&td->event_work);
 	ida_free(&tcr_ida, MINOR(td->devt) - MINOR(tcr_base));
 }
 
@@ -444,6 +492,7 @@ static void tcr_init_dev(struct device *parent, struct tcr_dev *td)
 	INIT_LIST_HEAD(&td->iocbs);
 	INIT_LIST_HEAD(&td->cmds);
 	INIT_DELAYED_WORK(&td->async_work, tcr_async_work);
+	INIT_WORK(&td->event_work, tcr_event_work);
 }
 
 /* Register /dev/tcrN for @parent; undone by devres, before what came first. */
@@ -505,7 +554,12 @@ static irqreturn_t tcr_edu_irq(int irq, void *data)
 		return IRQ_NONE;
 	writel(status, td->regs + EDU_IRQ_ACK);
 	atomic_inc(&tcr_irqs);
-	tcr_event(td);
+	return IRQ_WAKE_THREAD;
+}
+
+static irqreturn_t tcr_edu_irq_thread(int irq, void *data)
+{
+	tcr_event(data);
 	return IRQ_HANDLED;
 }
 
@@ -515,6 +569,8 @@ static int tcr_edu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	int ret;
 
 	td = devm_kzalloc(&pdev->dev, sizeof(*td), GFP_KERNEL);
+	if (!td)
+		return -ENOMEM;
 	ret = pcim_enable_device(pdev);
 	if (ret)
 		return ret;
@@ -526,9 +582,17 @@ static int tcr_edu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	td->mmio_len = pci_resource_len(pdev, 0);
 	td->id = readl(td->regs + EDU_ID);
 	tcr_init_dev(&pdev->dev, td);
+	/*
+	 * MSI where the platform has it (an edu behind a PCIe root port
+	 * needs no INTx routing); managed, since the device is (pcim).
+	 */
+	ret = pci_alloc_irq_vectors(pdev, 1, 1, PCI_IRQ_ALL_TYPES);
+	if (ret < 0)
+		return ret;
 	/* Before the cdev: devres frees the IRQ after the revocation. */
-	ret = devm_request_irq(&pdev->dev, pdev->irq, tcr_edu_irq, IRQF_SHARED,
-			       TCR_NAME, td);
+	ret = devm_request_threaded_irq(&pdev->dev, pci_irq_vector(pdev, 0),
+					tcr_edu_irq, tcr_edu_irq_thread,
+					IRQF_SHARED, TCR_NAME, td);
 	if (ret)
 		return ret;
 	return tcr_register(&pdev->dev, td);
@@ -551,6 +615,8 @@ static int tcr_plat_probe(struct platform_device *pdev)
 	struct tcr_dev *td;
 
 	td = devm_kzalloc(&pdev->dev, sizeof(*td), GFP_KERNEL);
+	if (!td)
+		return -ENOMEM;
 	td->page = (void *)devm_get_free_pages(&pdev->dev,
 					       GFP_KERNEL | __GFP_ZERO, 0);
 	if (!td->page)
@@ -617,6 +683,8 @@ static void tcr_debugfs_init(void)
 	debugfs_create_atomic_t("kicks", 0444, d, &tcr_kicks);
 	debugfs_create_atomic_t("irqs", 0444, d, &tcr_irqs);
 	debugfs_create_atomic_t("async_done", 0444, d, &tcr_async_done);
+	debugfs_create_atomic_t("compat_ioctls", 0444, d, &tcr_compat_ioctls);
+	debugfs_create_atomic_t("fasync_left", 0444, d, &tcr_fasync_left);
 	debugfs_create_bool("optin", 0444, d, &optin);
 	debugfs_create_file_unsafe("platform_add", 0200, d, NULL,
 				   &tcr_plat_add_fops);

@@ -1,7 +1,8 @@
 #!/bin/bash
-# make check: deps + tree + harness self-test + UML KUnit + VM (x86_64 KUnit + kselftests).
-# Always ends with the line "N passed, N failed" (KUnit leaf cases, parameterised cases counted
-# per parameter, UML + x86_64, plus kselftest cases); exit status 1 on any failure or splat.
+# make check: deps + tree + harness self-test + UML KUnit + VM (x86_64 KUnit + kselftests, then
+# the optin=0 control boot). Always ends with the line "N passed, N failed" (KUnit leaf cases,
+# parameterised cases counted per parameter, UML + x86_64, plus kselftest cases, plus the control);
+# exit status 1 on any failure or splat.
 set -uo pipefail
 . "$(dirname "$0")/common.sh"
 mkdir -p "$RES"
@@ -18,14 +19,14 @@ stage_rc() { # stage NAME CMD...
 	return $rc
 }
 echo "base: Debian $BASE_PKG $(dpkg-query -W -f='${Version}' "$BASE_PKG" 2>/dev/null || echo 'not installed')"
-rm -f "$RES"/kunit-uml.tap "$RES"/kunit-x86_64.tap "$RES"/vm/selftests.tap "$SUM"
+rm -f "$RES"/kunit-uml.tap "$RES"/kunit-x86_64.tap "$RES"/vm/selftests.tap "$RES"/vm-control.tap "$SUM"
 
 summary() {
 	local P=0 F=0 S=0 line f
 	{
 		echo "cdev_revoke make check, $(date -u '+%Y-%m-%d %H:%M UTC'), $(($(date +%s) - T0)) s"
 		[ -d "$LINUX/.git" ] && base_version
-		for f in kunit-uml.tap kunit-x86_64.tap vm/selftests.tap; do
+		for f in kunit-uml.tap kunit-x86_64.tap vm/selftests.tap vm-control.tap; do
 			line=$(python3 "$REPO/scripts/ktap.py" count --json "$RES/$f" | python3 -c '
 import json,sys
 r=json.load(sys.stdin)[0]
@@ -37,7 +38,7 @@ print(r["passed"], r["failed"], r["skipped"], "; ".join(r["errors"]))')
 		done
 		for e in "${extra[@]}"; do echo "  FAILURE: $e"; done
 		F=$((F + ${#extra[@]}))
-		echo "(counted: leaf KUnit cases of UML + x86_64, parameterised cases per parameter, and kselftest cases; skipped: $S)"
+		echo "(counted: leaf KUnit cases of UML + x86_64, parameterised cases per parameter, kselftest cases, and the optin=0 control; skipped: $S)"
 		echo "$P passed, $F failed"
 	} | tee "$SUM"
 	# F was counted in the pipeline's subshell: the verdict is the summary's last line

@@ -2,7 +2,7 @@
 # Install the Debian packages the workbench needs (no-op when all are present).
 set -uo pipefail
 PKGS=(linux-source-6.12 build-essential bc bison flex libelf-dev libssl-dev cpio xz-utils kmod python3 rsync
-	git qemu-system-x86 seabios busybox-static liburing-dev ccache sparse mtd-utils swtpm swtpm-tools tpm2-tools
+	git qemu-system-x86 seabios busybox-static liburing-dev gcc-multilib libc6-dev-i386 ccache sparse mtd-utils swtpm swtpm-tools tpm2-tools
 	gnuplot-nox)
 missing=()
 for p in "${PKGS[@]}"; do

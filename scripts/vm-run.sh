@@ -21,6 +21,19 @@ hdr = b'cdev_revoke pflash test image\n'
 body = bytes((i * 7 + (i >> 8)) & 0xff for i in range(256 * 1024 - len(hdr)))
 open(sys.argv[1], 'wb').write(hdr + body)" "$PF"
 fi
+# tests/control: q35 with the edu device behind a PCIe root port (pciehp: real hot-unplug through
+# the monitor, scripts/qmp-hotplug.py); native PCIe hotplug, not QEMU's ACPI hotplug of q35.
+# demo/probe: the plain pc machine with the edu on the root bus.
+case $MODE in
+tests | control) MACHINE=${MACHINE:-q35} ;;
+*) MACHINE=${MACHINE:-pc} ;;
+esac
+if [ "$MACHINE" = q35 ]; then
+	MACHINE_ARGS="-machine q35 -global ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off
+		-device pcie-root-port,id=rp1,bus=pcie.0,chassis=1,slot=1 -device edu,bus=rp1,id=hpedu"
+else
+	MACHINE_ARGS="-machine $MACHINE -device edu"
+fi
 # the physmap driver may write (e.g. nothing for reads); reset the image each boot
 cp "$PF" "$OUT/vm-img/pflash1-run-$MODE.img"
 
@@ -33,7 +46,7 @@ qemu_cmd() { # $1 = accel
 		-drive if=pflash,format=raw,unit=1,file="$OUT/vm-img/pflash1-run-$MODE.img" \
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 		-virtfs local,path="$RDIR",mount_tag=results,security_model=none,multidevs=remap \
-		-device edu $tpm_args \
+		$MACHINE_ARGS $tpm_args \
 		-kernel "$IMG"
 }
 tpm_args=
@@ -64,17 +77,33 @@ if [ -n "${TPM_SOCK:-}" ] && [ -S "$TPM_SOCK" ]; then
 	tpm_args="-chardev socket,id=chrtpm,path=$TPM_SOCK -tpmdev emulator,id=tpm0,chardev=chrtpm"
 	tpm_args+=" -device tpm-crb,tpmdev=tpm0"
 fi
-info "booting $(basename "$IMG") mode=$MODE accel=$ACCEL smp=${SMP:-2} (console: $LOG)"
+# the monitor for hot-unplug requests of the guest (q35 only): its log goes to RDIR
+QMP_ARGS=() hp_pid=
+if [ "$MACHINE" = q35 ]; then
+	qsock=$OUT/vm-img/qmp-$MODE.sock
+	rm -f "$qsock" "$RDIR/hotplug-req" "$RDIR/hotplug-ack"
+	QMP_ARGS=(-qmp "unix:$qsock,server=on,wait=off")
+	APPEND="$APPEND TCR_HOTPLUG=$RDIR"
+	python3 "$REPO/scripts/qmp-hotplug.py" "$qsock" "$RDIR" hpedu edu rp1 >"$RDIR/qmp-hotplug.log" 2>&1 &
+	hp_pid=$!
+fi
+info "booting $(basename "$IMG") mode=$MODE machine=$MACHINE accel=$ACCEL smp=${SMP:-2} (console: $LOG)"
 start=$(date +%s)
 # shellcheck disable=SC2046
 if [ "${VERBOSE:-0}" = 1 ]; then
-	timeout "${VM_TIMEOUT:-900}" $(qemu_cmd "$ACCEL") -append "$APPEND" </dev/null 2>&1 | tee "$LOG"
+	timeout "${VM_TIMEOUT:-900}" $(qemu_cmd "$ACCEL") "${QMP_ARGS[@]}" -append "$APPEND" </dev/null 2>&1 | tee "$LOG"
 	rc=${PIPESTATUS[0]}
 else
-	timeout "${VM_TIMEOUT:-900}" $(qemu_cmd "$ACCEL") -append "$APPEND" </dev/null >"$LOG" 2>&1
+	timeout "${VM_TIMEOUT:-900}" $(qemu_cmd "$ACCEL") "${QMP_ARGS[@]}" -append "$APPEND" </dev/null >"$LOG" 2>&1
 	rc=$?
 fi
 end=$(date +%s)
+if [ -n "$hp_pid" ]; then
+	# it ends by itself when QEMU closes the monitor; bounded anyway
+	for _ in $(seq 50); do kill -0 "$hp_pid" 2>/dev/null || break; sleep 0.1; done
+	kill "$hp_pid" 2>/dev/null
+	wait "$hp_pid" 2>/dev/null
+fi
 [ $rc = 124 ] && echo "ERROR: VM timed out after ${VM_TIMEOUT:-900} s"
 if [ -f "$RDIR/guest-done" ]; then
 	info "VM finished in $((end - start)) s (qemu exit $rc)"

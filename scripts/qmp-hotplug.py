@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""Host side of the PCIe hot-unplug selftest (revoke_devices: pcie_hot_unplug).
+
+qmp-hotplug.py QMP_SOCKET REQUEST_DIR DEVICE_ID DRIVER BUS [TIMEOUT]
+
+The guest asks for a hot-unplug or a hot-plug by writing REQUEST_DIR/hotplug-req (on the
+writable results share) with the line "SEQ del" or "SEQ add"; this script performs
+device_del (and waits for QEMU's DEVICE_DELETED event, i.e. until the guest's pciehp powered
+the slot off) or device_add DRIVER on BUS with id DEVICE_ID, then answers in
+REQUEST_DIR/hotplug-ack with "SEQ ok" or "SEQ error: ...". Every wait is bounded (TIMEOUT s,
+default 90 per request). The script ends when QEMU closes the QMP socket.
+"""
+import json
+import os
+import select
+import socket
+import sys
+import time
+
+
+class Qmp:
+    def __init__(self, path, connect_timeout=30):
+        end = time.time() + connect_timeout
+        while True:
+            try:
+                self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                self.s.connect(path)
+                break
+            except OSError:
+                self.s.close()
+                if time.time() > end:
+                    raise
+                time.sleep(0.2)
+        self.buf = b""
+        self.events = []
+        self.recv(10)  # greeting
+        self.cmd("qmp_capabilities")
+
+    def recv(self, timeout):
+        """One JSON message, or None on timeout. Raises EOFError when QEMU is gone."""
+        end = time.time() + timeout
+        while b"\n" not in self.buf:
+            left = end - time.time()
+            if left <= 0:
+                return None
+            r, _, _ = select.select([self.s], [], [], left)
+            if not r:
+                continue
+            data = self.s.recv(65536)
+            if not data:
+                raise EOFError
+            self.buf += data
+        line, self.buf = self.buf.split(b"\n", 1)
+        return json.loads(line)
+
+    def cmd(self, name, timeout=30, **args):
+        msg = {"execute": name}
+        if args:
+            msg["arguments"] = args
+        self.s.sendall(json.dumps(msg).encode() + b"\n")
+        end = time.time() + timeout
+        while time.time() < end:
+            m = self.recv(end - time.time())
+            if m is None:
+                break
+            if "event" in m:
+                self.events.append(m)
+                continue
+            return m
+        raise TimeoutError(f"no reply to {name}")
+
+    def wait_event(self, name, device, timeout):
+        end = time.time() + timeout
+        while True:
+            for i, e in enumerate(self.events):
+                if e["event"] == name and e.get("data", {}).get("device") == device:
+                    del self.events[i]
+                    return True
+            left = end - time.time()
+            if left <= 0:
+                return False
+            m = self.recv(min(left, 1))
+            if m is not None and "event" in m:
+                self.events.append(m)
+
+    def poll_events(self):
+        m = self.recv(0)
+        while m is not None:
+            if "event" in m:
+                self.events.append(m)
+            m = self.recv(0)
+
+
+def log(msg):
+    print(f"qmp-hotplug: {msg}", flush=True)
+
+
+def main():
+    sock, rdir, dev_id, driver, bus = sys.argv[1:6]
+    timeout = float(sys.argv[6]) if len(sys.argv) > 6 else 90
+    req, ack = os.path.join(rdir, "hotplug-req"), os.path.join(rdir, "hotplug-ack")
+    q = Qmp(sock)
+    log(f"connected to {sock}; serving requests in {req}")
+    done = None
+    while True:
+        try:
+            q.poll_events()
+        except EOFError:
+            log("QEMU closed the monitor, done")
+            return 0
+        try:
+            with open(req) as f:
+                line = f.read().split()
+        except OSError:
+            line = []
+        if len(line) != 2 or line[0] == done:
+            time.sleep(0.1)
+            continue
+        seq, op = line
+        t0 = time.time()
+        try:
+            if op == "del":
+                r = q.cmd("device_del", id=dev_id)
+                if "error" in r:
+                    raise RuntimeError(r["error"].get("desc"))
+                if not q.wait_event("DEVICE_DELETED", dev_id, timeout):
+                    raise TimeoutError(f"no DEVICE_DELETED for {dev_id} in {timeout} s")
+            elif op == "add":
+                r = q.cmd("device_add", driver=driver, bus=bus, id=dev_id)
+                if "error" in r:
+                    raise RuntimeError(r["error"].get("desc"))
+            else:
+                raise ValueError(f"unknown request {op}")
+            res = "ok"
+        except EOFError:
+            log("QEMU closed the monitor during a request")
+            return 1
+        except Exception as e:  # reported to the guest, which fails the test
+            res = f"error: {e}"
+        log(f"request {seq} {op}: {res} ({time.time() - t0:.1f} s)")
+        tmp = ack + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(f"{seq} {res}\n")
+        os.rename(tmp, ack)
+        done = seq
+
+
+if __name__ == "__main__":
+    sys.exit(main())
