@@ -5,15 +5,15 @@
  * A driver opts its cdev in with cdev_revoke_init().  chrdev_open() then
  * installs a per-device table of shim file operations instead of the
  * driver's.  Every shim runs the driver's method inside an active-users
- * section of the device: a percpu_ref in percpu mode, so entering and
- * leaving write only per-CPU counters and nest freely.
+ * section of the device: entering and leaving only test a flag and write
+ * a per-CPU counter, and sections nest freely.
  *
- * cdev_revoke() kills the percpu_ref, which refuses new sections once an
- * RCU grace period has confirmed it, lets the driver wake its sleepers,
- * then waits for the count to drain to zero.  From that point on no driver
- * method runs or will run again, and the open files are detached: the
- * driver's ->release is called for each, and the shims answer on the
- * driver's behalf until the file is finally closed.
+ * cdev_revoke() sets the flag, which refuses new sections once an
+ * expedited RCU grace period has made it visible on every CPU, lets the
+ * driver wake its sleepers, then waits for the counters to sum to zero.
+ * From that point on no driver method runs or will run again, and the
+ * open files are detached: the driver's ->release is called for each, and
+ * the shims answer on the driver's behalf until the file is finally closed.
  *
  * The tracking structures (struct cdev_revoke and one struct
  * cdev_revoke_file per open file) belong to the core and live until the
@@ -26,7 +26,6 @@
 #include <linux/cdev.h>
 #include <linux/cdev_revoke.h>
 #include <linux/compat.h>
-#include <linux/completion.h>
 #include <linux/export.h>
 #include <linux/filelock.h>
 #include <linux/fs.h>
@@ -35,7 +34,7 @@
 #include <linux/lockdep.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
-#include <linux/percpu-refcount.h>
+#include <linux/percpu.h>
 #include <linux/poll.h>
 #include <linux/rcupdate.h>
 #include <linux/sched/mm.h>
@@ -55,19 +54,18 @@
  * @drv: the driver's file operations (cdev->ops at opt-in time)
  * @cdev: the cdev this belongs to
  * @info: the driver's options
- * @active: active users of the driver's methods
+ * @users: per-CPU counts of the sections entered minus those left on
+ *	that CPU; only their sum means anything
  * @error: errno returned once revoked
  * @poll_mask: poll mask reported once revoked
- * @dead: set before @active is killed; never cleared
+ * @dead: no new section may start; never cleared
  * @closing: set when a %CDEV_REVOKE_WAIT_CLOSE revocation refuses opens
  * @revoked: cdev_revoke() has completed
  * @all_detached: cdev_revoke() has detached the files; no file may be
  *	tracked after this
- * @revoking: cdev_revoke() has started; later callers wait for @done
- * @done: cdev_revoke() has completed
- * @confirm: @active refuses new users on all CPUs
- * @drained: @active dropped to zero (its release callback ran)
- * @wq: waits for @active to drain, for files to close or be detached
+ * @revoking: cdev_revoke() has started; later callers wait for @revoked
+ * @wq: waits for @users to drain, for files to close or be detached, for
+ *	a concurrent cdev_revoke() to complete
  * @lock: protects the lists and the hash
  * @files: open files not yet detached
  * @detached: detached files not yet closed
@@ -82,7 +80,7 @@ struct cdev_revoke {
 	const struct file_operations *drv;
 	struct cdev *cdev;
 	const struct cdev_revoke_info *info;
-	struct percpu_ref active;
+	unsigned long __percpu *users;
 	int error;
 	__poll_t poll_mask;
 	bool dead;
@@ -90,9 +88,6 @@ struct cdev_revoke {
 	bool revoked;
 	bool all_detached;
 	bool revoking;
-	struct completion done;
-	struct completion confirm;
-	struct completion drained;
 	wait_queue_head_t wq;
 	spinlock_t lock;		/* protects the lists and the hash */
 	struct list_head files;
@@ -219,24 +214,66 @@ static inline struct cdev_revoke *file_rv(const struct file *file)
 }
 
 /*
- * The active-users section.  The read side is a percpu_ref tryget, which
- * fails once cdev_revoke() has killed the ref and an RCU grace period has
- * confirmed the kill on every CPU.  It is recursion safe.  For lockdep it
- * is a read trylock of the fence, as kernfs does for its active refs, so
- * that revoking while holding a lock that a method takes is reported.
+ * The active-users section.
+ *
+ * Entering tests @rv->dead and increments this CPU's counter; leaving
+ * decrements the counter of whatever CPU the task is on then, and wakes
+ * the revoker if @rv->dead is set.  Both run with preemption disabled,
+ * which makes them RCU read-side critical sections.  cdev_revoke() sets
+ * @rv->dead, then waits for an RCU grace period, after which:
+ *
+ *  - every section that saw @rv->dead clear has made its increment
+ *    visible, and every later attempt sees it set: the counters can only
+ *    go down, and only an increment can be missed by a sum;
+ *  - a leave that saw @rv->dead clear has made its decrement visible too,
+ *    and one that saw it set wakes the revoker after its decrement.
+ *
+ * So one sum of zero means the section is empty for good, with no
+ * barrier on the fast path.  Sections nest (the counters just count) and
+ * may sleep between enter and leave.  A leave may touch @rv after its
+ * decrement: the file the operation runs on pins the cdev, which frees
+ * @rv only when released.
+ *
+ * For lockdep a section is a read trylock of the fence, as kernfs does for
+ * its active references, so that revoking while holding a lock that a
+ * method takes is reported.
  */
 static __always_inline bool cdev_revoke_enter(struct cdev_revoke *rv)
 {
-	if (!percpu_ref_tryget_live(&rv->active))
-		return false;
-	rwsem_acquire_read(&rv->dep_map, 0, 1, _RET_IP_);
-	return true;
+	bool live;
+
+	preempt_disable();
+	live = !READ_ONCE(rv->dead);
+	if (likely(live))
+		this_cpu_inc(*rv->users);
+	preempt_enable();
+	if (likely(live))
+		rwsem_acquire_read(&rv->dep_map, 0, 1, _RET_IP_);
+	return live;
 }
 
 static __always_inline void cdev_revoke_leave(struct cdev_revoke *rv)
 {
+	bool dead;
+
 	rwsem_release(&rv->dep_map, _RET_IP_);
-	percpu_ref_put(&rv->active);
+	preempt_disable();
+	this_cpu_dec(*rv->users);
+	dead = READ_ONCE(rv->dead);
+	preempt_enable();
+	if (unlikely(dead))
+		wake_up(&rv->wq);
+}
+
+/* The number of running sections; exact once new ones are refused. */
+static long cdev_revoke_users(struct cdev_revoke *rv)
+{
+	long sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += (long)READ_ONCE(*per_cpu_ptr(rv->users, cpu));
+	return sum;
 }
 
 static inline int cdev_revoke_read_error(struct cdev_revoke *rv)
@@ -1291,32 +1328,11 @@ static void cdev_revoke_build_fops(struct cdev_revoke *rv)
 	memcpy((void *)&rv->fops, &fops, sizeof(fops));
 }
 
-/*
- * The last put may come from the RCU callback that confirmed the kill, with
- * no reference on the cdev: this must be the last access to @rv.  Only a
- * completion guarantees that the revoker, once it has seen the count drop to
- * zero, does not return and let the cdev be freed before the waker is done.
- */
-static void cdev_revoke_ref_release(struct percpu_ref *ref)
-{
-	struct cdev_revoke *rv = container_of(ref, struct cdev_revoke, active);
-
-	complete(&rv->drained);
-}
-
-static void cdev_revoke_ref_confirm(struct percpu_ref *ref)
-{
-	struct cdev_revoke *rv = container_of(ref, struct cdev_revoke, active);
-
-	complete(&rv->confirm);
-}
-
 int __cdev_revoke_init(struct cdev *cdev, const struct cdev_revoke_info *info,
 		       const char *name, struct lock_class_key *key)
 {
 	static const struct cdev_revoke_info defaults;
 	struct cdev_revoke *rv;
-	int ret;
 
 	if (cdev_revoke_misuse(cdev->revoke || cdev->count || !cdev->ops,
 			       "opt in once, after cdev_init() and before cdev_add()",
@@ -1326,11 +1342,10 @@ int __cdev_revoke_init(struct cdev *cdev, const struct cdev_revoke_info *info,
 	rv = kzalloc(sizeof(*rv), GFP_KERNEL);
 	if (!rv)
 		return -ENOMEM;
-	ret = percpu_ref_init(&rv->active, cdev_revoke_ref_release, 0,
-			      GFP_KERNEL);
-	if (ret) {
+	rv->users = alloc_percpu(unsigned long);
+	if (!rv->users) {
 		kfree(rv);
-		return ret;
+		return -ENOMEM;
 	}
 
 	rv->info = info ?: &defaults;
@@ -1338,9 +1353,6 @@ int __cdev_revoke_init(struct cdev *cdev, const struct cdev_revoke_info *info,
 	rv->poll_mask = rv->info->poll_mask ?: CDEV_REVOKE_DEFAULT_POLL_MASK;
 	rv->drv = cdev->ops;
 	rv->cdev = cdev;
-	init_completion(&rv->done);
-	init_completion(&rv->confirm);
-	init_completion(&rv->drained);
 	init_waitqueue_head(&rv->wq);
 	spin_lock_init(&rv->lock);
 	INIT_LIST_HEAD(&rv->files);
@@ -1532,7 +1544,7 @@ void cdev_revoke_nested(struct cdev *cdev, unsigned int subclass)
 	spin_lock(&rv->lock);
 	if (rv->revoking) {
 		spin_unlock(&rv->lock);
-		wait_for_completion(&rv->done);
+		wait_event(rv->wq, smp_load_acquire(&rv->revoked));
 		return;
 	}
 	rv->revoking = true;
@@ -1545,10 +1557,13 @@ void cdev_revoke_nested(struct cdev *cdev, unsigned int subclass)
 		wait_event_timeout(rv->wq, cdev_revoke_all_closed(rv), timeout);
 	}
 
-	/* Refuse new sections; the confirmation ends all old fast paths. */
+	/*
+	 * Refuse new sections.  Expedited: a user is waiting for the unbind
+	 * or the unplug to finish, and a normal grace period would make each
+	 * revocation take milliseconds even with no file open.
+	 */
 	WRITE_ONCE(rv->dead, true);
-	percpu_ref_kill_and_confirm(&rv->active, cdev_revoke_ref_confirm);
-	wait_for_completion(&rv->confirm);
+	synchronize_rcu_expedited();
 	cdev_revoke_inject(rv, CDEV_REVOKE_PT_REFUSED);
 
 	/* Let sleepers in the driver return. */
@@ -1558,9 +1573,9 @@ void cdev_revoke_nested(struct cdev *cdev, unsigned int subclass)
 
 	/* The fence. */
 	rwsem_acquire(&rv->dep_map, subclass, 0, _RET_IP_);
-	if (!completion_done(&rv->drained))
+	if (cdev_revoke_users(rv))
 		lock_contended(&rv->dep_map, _RET_IP_);
-	wait_for_completion(&rv->drained);
+	wait_event(rv->wq, !cdev_revoke_users(rv));
 	lock_acquired(&rv->dep_map, _RET_IP_);
 	rwsem_release(&rv->dep_map, _RET_IP_);
 	cdev_revoke_inject(rv, CDEV_REVOKE_PT_DRAINED);
@@ -1568,8 +1583,8 @@ void cdev_revoke_nested(struct cdev *cdev, unsigned int subclass)
 	cdev_revoke_zap(rv);
 	kill_fasync(&rv->fasync, SIGIO, POLL_HUP);
 	cdev_revoke_detach_files(rv);
-	rv->revoked = true;
-	complete_all(&rv->done);
+	smp_store_release(&rv->revoked, true);
+	wake_up_all(&rv->wq);
 }
 EXPORT_SYMBOL_GPL(cdev_revoke_nested);
 
@@ -1611,8 +1626,7 @@ void cdev_revoke_break_active_protection(struct file *file)
 
 	if (WARN_ON_ONCE(!cdev_revoke_is_shim(file)))
 		return;
-	rwsem_release(&rv->dep_map, _RET_IP_);
-	percpu_ref_put(&rv->active);
+	cdev_revoke_leave(rv);
 }
 EXPORT_SYMBOL_GPL(cdev_revoke_break_active_protection);
 
@@ -1630,7 +1644,8 @@ void cdev_revoke_unbreak_active_protection(struct file *file)
 
 	if (WARN_ON_ONCE(!cdev_revoke_is_shim(file)))
 		return;
-	percpu_ref_get(&rv->active);
+	/* Counted even if revoked meanwhile, to balance the shim's leave. */
+	this_cpu_inc(*rv->users);
 	rwsem_acquire_read(&rv->dep_map, 0, 1, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(cdev_revoke_unbreak_active_protection);
@@ -1686,7 +1701,7 @@ void cdev_revoke_free(struct cdev *cdev)
 	cdev->revoke = NULL;
 	WARN_ON(!list_empty(&rv->files) || !list_empty(&rv->detached) ||
 		rv->fasync);
-	percpu_ref_exit(&rv->active);
+	free_percpu(rv->users);
 	cdev_revoke_drop_mms(&rv->mms);
 	list_for_each_entry_safe(s, n, &rv->vm_shims, node)
 		kfree(s);

@@ -11,6 +11,7 @@
  */
 
 #include <kunit/test.h>
+#include <linux/completion.h>
 #include <linux/delay.h>
 #include <linux/eventpoll.h>
 #include <linux/file.h>
@@ -1028,7 +1029,7 @@ static void kt_nested_compat(struct kunit *test)
 	kt_unregister(test, d);
 	KUNIT_ASSERT_TRUE(test, kt_wait(&call, KT_TIMEOUT));
 	KUNIT_EXPECT_EQ(test, call.ret, -ENODEV);
-	KUNIT_EXPECT_TRUE(test, percpu_ref_is_zero(&file_rv(file)->active));
+	KUNIT_EXPECT_EQ(test, cdev_revoke_users(file_rv(file)), 0L);
 	kt_close(file);
 	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->after_revoke), 0);
 }
@@ -1044,7 +1045,7 @@ static void kt_revoke_self(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, file->f_op->unlocked_ioctl(file, KT_IOC_SELF, 0), 7);
 	KUNIT_EXPECT_TRUE(test, rv->revoked);
 	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->releases), 2);
-	KUNIT_EXPECT_TRUE(test, percpu_ref_is_zero(&rv->active));
+	KUNIT_EXPECT_EQ(test, cdev_revoke_users(rv), 0L);
 	kt_unregister(test, d);		/* second revoke: a no-op */
 	KUNIT_EXPECT_EQ(test, kt_read(file), -ENODEV);
 	kt_close(file);

@@ -13,9 +13,9 @@
  *   refcount		active-users refcount + completion around a call
  *			through the real methods (debugfs file proxy)
  *   srcu		srcu_read_lock() + unplugged flag (DRM drm_dev_enter())
- *   percpu_ref		the primitive cdev_revoke's shims use, called by the
- *			driver's methods themselves: what the shims would cost
- *			without their extra call
+ *   percpu_ref		percpu_ref_tryget_live()/percpu_ref_put() called by
+ *			the driver's methods themselves (blk-mq's queue usage
+ *			counter): a per-CPU fence without a shim's extra call
  *
  * Each mechanism has two devices, one whose files have FMODE_NOWAIT (io_uring
  * issues reads inline) and one without it.  Minor 2 * mechanism + nowait.
@@ -25,8 +25,8 @@
  * (cdev_revoke_bench/ctl).  A read at offset BENCH_BLOCK_POS of a pool
  * device sleeps until the device is revoked: userspace parks readers there.
  * The kick hook and ->release stamp the time, which splits a revocation into
- * the phases the core lets a driver see: refusing new operations (killing
- * the active-users count and its RCU grace period), the kick (wake-ups),
+ * the phases the core lets a driver see: refusing new operations (marking
+ * the device dead and its RCU grace period), the kick (wake-ups),
  * draining the running operations, and the releases of the open files.
  *
  * Commands written to ctl (the answer is read back from ctl):
@@ -416,8 +416,8 @@ static void bench_srcu_remove(struct bench_dev *d)
 }
 
 /*
- * percpu_ref: the active-users count of cdev_revoke's shims, taken by the
- * driver's own methods, with no shim in between.
+ * percpu_ref: a per-CPU active-users count taken by the driver's own
+ * methods, with no shim in between.
  */
 
 static int bench_percpu_ref_enter(struct bench_dev *d, int *unused)

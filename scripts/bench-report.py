@@ -214,9 +214,10 @@ def markdown(res, raw, args, facts):
              "alive flag in every method (switchtec); **rwsem** device reference + ops_sem read lock + ops pointer, "
              "methods called through it (TPM); **refcount** active-users refcount_t + completion around a call "
              "through the real methods (debugfs file proxy); **srcu** srcu_read_lock() + unplugged flag (DRM "
-             "drm_dev_enter()); **percpu_ref** (reference point, not a mechanism in use) the primitive of "
-             "cdev_revoke's shims, percpu_ref_tryget_live()/percpu_ref_put(), called by the driver's methods "
-             "themselves: the difference to cdev_revoke is what the shim's extra call costs.")
+             "drm_dev_enter()); **percpu_ref** (reference point) percpu_ref_tryget_live()/percpu_ref_put() called "
+             "by the driver's methods themselves, as blk-mq does for its queue: a per-CPU fence without the shim's "
+             "extra call (cdev_revoke's own fence is a flag test and a per-CPU counter, even less than a "
+             "percpu_ref, so the difference to cdev_revoke bounds what the shim's structure costs).")
     if a == "tcg":
         L.append("\n**TCG**: every guest instruction is translated, system calls and atomics cost far more than on "
                  "hardware and the two vCPUs share two host cores with other work; ratios are indicative, absolute "
@@ -242,8 +243,8 @@ def markdown(res, raw, args, facts):
         L.append("")
     L.append(f"## Revocation of one device ({a})\n")
     L.append("cdev_revoke() of a device with F open files and B readers blocked in ->read (woken by the kick "
-             "hook). Phases, as the driver sees them: **grace** = entry to the kick hook (percpu_ref kill + RCU "
-             "grace period confirming it), **kick** = the hook's wake-ups, **drain** = until the first ->release "
+             "hook). Phases, as the driver sees them: **grace** = entry to the kick hook (dead flag + expedited "
+             "RCU grace period), **kick** = the hook's wake-ups, **drain** = until the first ->release "
              "(woken readers leave the driver, zap, SIGIO), **release** = first to last ->release (detach of each "
              "file), **tail** = last ->release to return. Median of the repetitions; total min-max.\n")
     L.append("| open files | blocked readers | total ms | grace | kick | drain | release | tail |")
