@@ -25,8 +25,8 @@
 #include <unistd.h>
 
 #include "../kselftest_harness.h"
+#include "util.h"
 
-#define DBG		"/sys/kernel/debug/test_cdev_revoke/"
 #define PLAT_DRV	"/sys/bus/platform/drivers/test-cdev-revoke/"
 #define PLAT_NAME	"test-cdev-revoke.2"
 #define PLAT_DIR	"/sys/bus/platform/devices/" PLAT_NAME
@@ -41,51 +41,6 @@ TEST(compat_ioctl)
 	SKIP(return, "the compiler cannot build -m32 -static programs (Debian: gcc-multilib libc6-dev-i386)");
 }
 #else
-static int write_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, s, strlen(s));
-	n = n < 0 ? -errno : 0;
-	close(fd);
-	return n;
-}
-
-static long counter(const char *name)
-{
-	char path[128], buf[32] = "";
-	int fd;
-
-	snprintf(path, sizeof(path), DBG "%s", name);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -1;
-	if (read(fd, buf, sizeof(buf) - 1) < 0)
-		buf[0] = 0;
-	close(fd);
-	return strtol(buf, NULL, 0);
-}
-
-static int load_module(void)
-{
-	const char *ko = getenv("TCR_KO");
-	int fd, ret;
-
-	if (access(DBG, F_OK) == 0)
-		return 0;
-	if (!ko)
-		return -ENOENT;
-	fd = open(ko, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ret = syscall(SYS_finit_module, fd, "", 0);
-	close(fd);
-	return ret ? -errno : 0;
-}
-
 static int find_node(char *node, size_t len)
 {
 	struct dirent *de;
@@ -131,7 +86,7 @@ FIXTURE(compat) {
 
 FIXTURE_SETUP(compat)
 {
-	int ret = load_module();
+	int ret = tcr_load_module();
 
 	if (ret)
 		SKIP(return, "test_cdev_revoke not loaded (TCR_KO): %s",
@@ -147,12 +102,12 @@ FIXTURE_TEARDOWN(compat)
 {
 	if (access(PLAT_DIR "/driver", F_OK))
 		write_str(PLAT_DRV "bind", PLAT_NAME);
-	EXPECT_EQ(0, counter("fops_after_revoke"));
+	EXPECT_EQ(0, tcr_counter("fops_after_revoke"));
 }
 
 TEST_F_TIMEOUT(compat, ioctl_before_after_revoke, 120)
 {
-	long opens = counter("opens"), releases = counter("releases");
+	long opens = tcr_counter("opens"), releases = tcr_counter("releases");
 	struct timespec t0, t1;
 	struct sleeper s;
 	pthread_t t;
@@ -164,14 +119,14 @@ TEST_F_TIMEOUT(compat, ioctl_before_after_revoke, 120)
 	ASSERT_EQ(4, sizeof(long));
 	fd = open(self->node, O_RDWR);
 	ASSERT_LE(0, fd);
-	n = counter("compat_ioctls");
+	n = tcr_counter("compat_ioctls");
 	ASSERT_LE(0, n) TH_LOG("no compat_ioctls counter");
 	EXPECT_EQ(0, ioctl(fd, TCR_IOC_ID, &id));
 	EXPECT_EQ(PLAT_ID, id);
 	EXPECT_EQ(0, ioctl(fd, TCR_IOC_SLEEP, &ms));
 	EXPECT_EQ(-1, ioctl(fd, _IO('R', 99)));
 	EXPECT_EQ(ENOTTY, errno);
-	EXPECT_EQ(n + 3, counter("compat_ioctls"));
+	EXPECT_EQ(n + 3, tcr_counter("compat_ioctls"));
 
 	/* a compat ioctl asleep in the driver when the device goes */
 	s = (struct sleeper){ .fd = fd };
@@ -184,7 +139,7 @@ TEST_F_TIMEOUT(compat, ioctl_before_after_revoke, 120)
 	EXPECT_GT(20, t1.tv_sec - t0.tv_sec);
 	EXPECT_EQ(-1, s.ret);
 	EXPECT_EQ(ENODEV, s.err);
-	n = counter("compat_ioctls");
+	n = tcr_counter("compat_ioctls");
 
 	/* after revocation: ENODEV, and the driver is not entered */
 	id = 0;
@@ -193,9 +148,9 @@ TEST_F_TIMEOUT(compat, ioctl_before_after_revoke, 120)
 	EXPECT_EQ(0, id);
 	EXPECT_EQ(-1, ioctl(fd, TCR_IOC_SLEEP, &ms));
 	EXPECT_EQ(ENODEV, errno);
-	EXPECT_EQ(n, counter("compat_ioctls"));
+	EXPECT_EQ(n, tcr_counter("compat_ioctls"));
 	EXPECT_EQ(0, close(fd));
-	EXPECT_EQ(counter("opens") - opens, counter("releases") - releases);
+	EXPECT_EQ(tcr_counter("opens") - opens, tcr_counter("releases") - releases);
 
 	/* the device bound again answers compat ioctls */
 	ASSERT_EQ(0, write_str(PLAT_DRV "bind", PLAT_NAME));
@@ -204,7 +159,7 @@ TEST_F_TIMEOUT(compat, ioctl_before_after_revoke, 120)
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(0, ioctl(fd, TCR_IOC_ID, &id));
 	EXPECT_EQ(PLAT_ID, id);
-	EXPECT_EQ(n + 1, counter("compat_ioctls"));
+	EXPECT_EQ(n + 1, tcr_counter("compat_ioctls"));
 	close(fd);
 }
 #endif

@@ -22,25 +22,12 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/types.h>
+#include "util.h"
 
-#define DBG		"/sys/kernel/debug/test_cdev_revoke/"
 #define PLAT_DRV	"/sys/bus/platform/drivers/test-cdev-revoke/"
 #define PLAT_NAME	"test-cdev-revoke.3"
 #define PLAT_DIR	"/sys/bus/platform/devices/" PLAT_NAME
 #define TCR_IOC_ID	_IOR('R', 1, __u32)
-
-static int write_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, s, strlen(s));
-	n = n < 0 ? -errno : 0;
-	close(fd);
-	return n;
-}
 
 /* One write per line: the console interleaves the kernel's reports. */
 static void say(const char *fmt, ...)

@@ -31,8 +31,8 @@
 #include <unistd.h>
 
 #include "../kselftest_harness.h"
+#include "util.h"
 
-#define DBG		"/sys/kernel/debug/test_cdev_revoke/"
 #define PLAT_DRV	"/sys/bus/platform/drivers/test-cdev-revoke/"
 #define PCI_DRV		"/sys/bus/pci/drivers/test-cdev-revoke/"
 #define PLAT_ID		0x7c7c7c7c
@@ -45,40 +45,6 @@
 #define TCR_URING_ID	1
 #define TCR_URING_WAIT	2
 
-static int write_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, s, strlen(s));
-	n = n < 0 ? -errno : 0;
-	close(fd);
-	return n;
-}
-
-static long read_long(const char *path)
-{
-	char buf[32] = "";
-	int fd = open(path, O_RDONLY);
-
-	if (fd < 0)
-		return -1;
-	if (read(fd, buf, sizeof(buf) - 1) < 0)
-		buf[0] = 0;
-	close(fd);
-	return strtol(buf, NULL, 0);
-}
-
-static long counter(const char *name)
-{
-	char path[128];
-
-	snprintf(path, sizeof(path), DBG "%s", name);
-	return read_long(path);
-}
-
 static bool optin(void)
 {
 	char c = 0;
@@ -90,23 +56,6 @@ static bool optin(void)
 		c = 0;
 	close(fd);
 	return c == 'Y';
-}
-
-static int load_module(void)
-{
-	const char *ko = getenv("TCR_KO");
-	int fd, ret;
-
-	if (access(DBG, F_OK) == 0)
-		return 0;
-	if (!ko)
-		return -ENOENT;
-	fd = open(ko, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ret = syscall(SYS_finit_module, fd, "", 0);
-	close(fd);
-	return ret ? -errno : 0;
 }
 
 /* The /dev node of the device bound at sysfs @devdir, or -1. */
@@ -195,7 +144,7 @@ FIXTURE_VARIANT_ADD(dev, edu) {
 
 FIXTURE_SETUP(dev)
 {
-	int ret = load_module();
+	int ret = tcr_load_module();
 
 	if (ret)
 		SKIP(return, "test_cdev_revoke not loaded (TCR_KO): %s",
@@ -222,9 +171,9 @@ FIXTURE_SETUP(dev)
 	if (find_node(self->devdir, self->node, sizeof(self->node)))
 		write_str(self->pci ? PCI_DRV "bind" : PLAT_DRV "bind", self->name);
 	ASSERT_EQ(0, wait_node(self->devdir, self->node, sizeof(self->node)));
-	self->opens = counter("opens");
-	self->releases = counter("releases");
-	self->fasync_left = counter("fasync_left");
+	self->opens = tcr_counter("opens");
+	self->releases = tcr_counter("releases");
+	self->fasync_left = tcr_counter("fasync_left");
 }
 
 FIXTURE_TEARDOWN(dev)
@@ -235,9 +184,9 @@ FIXTURE_TEARDOWN(dev)
 	snprintf(path, sizeof(path), "%s/driver", self->devdir);
 	if (self->name[0] && access(path, F_OK))
 		write_str(self->pci ? PCI_DRV "bind" : PLAT_DRV "bind", self->name);
-	EXPECT_EQ(0, counter("fops_after_revoke"));
+	EXPECT_EQ(0, tcr_counter("fops_after_revoke"));
 	/* fasync entries left on the driver's list after revocation */
-	EXPECT_EQ(self->fasync_left, counter("fasync_left"));
+	EXPECT_EQ(self->fasync_left, tcr_counter("fasync_left"));
 }
 
 static int dev_unbind(FIXTURE_DATA(dev) *self)
@@ -287,7 +236,7 @@ static void check_revoke(struct __test_metadata *_metadata,
 				       FIXTURE_DATA(dev) *self))
 {
 	struct sigaction sa = { .sa_sigaction = on_sigio, .sa_flags = SA_SIGINFO };
-	long opens = counter("opens"), releases = counter("releases");
+	long opens = tcr_counter("opens"), releases = tcr_counter("releases");
 	struct pollfd pfd;
 	unsigned int id = 0;
 	volatile unsigned int *map;
@@ -310,7 +259,7 @@ static void check_revoke(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_ASYNC));
 
 	ASSERT_EQ(0, remove(_metadata, self));
-	EXPECT_EQ(1, counter("revokes") > 0);
+	EXPECT_EQ(1, tcr_counter("revokes") > 0);
 
 	EXPECT_EQ(-1, read(fd, buf, sizeof(buf)));
 	EXPECT_EQ(ENODEV, errno);
@@ -337,7 +286,7 @@ static void check_revoke(struct __test_metadata *_metadata,
 
 	munmap((void *)map, 4096);
 	EXPECT_EQ(0, close(fd));
-	EXPECT_EQ(counter("opens") - opens, counter("releases") - releases);
+	EXPECT_EQ(tcr_counter("opens") - opens, tcr_counter("releases") - releases);
 }
 
 static int remove_unbind(struct __test_metadata *_metadata,
@@ -520,7 +469,7 @@ static void *hup_closer_fn(void *arg)
 
 TEST_F(dev, sigio_close_at_hangup)
 {
-	long left = counter("fasync_left");
+	long left = tcr_counter("fasync_left");
 	struct f_owner_ex owner = { .type = F_OWNER_TID };
 	struct hup_closer h;
 	sigset_t set, old;
@@ -552,9 +501,9 @@ TEST_F(dev, sigio_close_at_hangup)
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	EXPECT_EQ(30, hups);
-	EXPECT_EQ(left, counter("fasync_left"))
+	EXPECT_EQ(left, tcr_counter("fasync_left"))
 		TH_LOG("%ld fasync entries left on the driver's list",
-		       counter("fasync_left") - left);
+		       tcr_counter("fasync_left") - left);
 }
 
 /* A stale fd never reaches the device bound again at the same dev_t. */
@@ -1131,8 +1080,8 @@ TEST_F_TIMEOUT(dev, stress_unbind_bind, 4 * 3600)
 		EXPECT_LT(0, S->gone[K_READ]);
 		EXPECT_LT(0, S->gone[K_U_WAIT]);
 	}
-	EXPECT_EQ(counter("opens") - self->opens,
-		  counter("releases") - self->releases);
+	EXPECT_EQ(tcr_counter("opens") - self->opens,
+		  tcr_counter("releases") - self->releases);
 	free(S);
 }
 

@@ -38,32 +38,12 @@
 #include <mtd/mtd-user.h>
 
 #include "../kselftest_harness.h"
+#include "util.h"
 
 #define PHYSMAP_DRV	"/sys/bus/platform/drivers/physmap-flash/"
 #define PHYSMAP		"physmap-flash.0"
 #define MTDRAM		"mtdram test device"
 #define NANDSIM_PART	"NAND simulator partition 0"
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int write_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, s, strlen(s));
-	n = n < 0 ? -errno : 0;
-	close(fd);
-	return n;
-}
 
 /* Index of the MTD device called @name, or -1. */
 static int mtd_find(const char *name)

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "../kselftest_harness.h"
+#include "util.h"
 
 /* TPM2_GetRandom(8), no sessions */
 static const unsigned char getrandom_cmd[] = {
@@ -46,14 +47,6 @@ static const unsigned char getrandom_cmd[] = {
 #define GETRANDOM_RSP_LEN	20	/* header 10 + TPM2B size 2 + 8 bytes */
 
 #define ERRHUP	(POLLERR | POLLHUP)
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static bool in_path(const char *prog)
 {
@@ -626,19 +619,6 @@ TEST_F_TIMEOUT(vtpm, io_uring_load_during_unplug, 120)
 
 #define CRB_DRV		"/sys/bus/acpi/drivers/tpm_crb/"
 #define CRB_DEV		"MSFT0101:00"
-
-static int write_str(const char *path, const char *str)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, str, strlen(str));
-	n = n < 0 ? -errno : 0;
-	close(fd);
-	return n;
-}
 
 /* The tpmN of the chip bound to the ACPI TPM device, or -1 */
 static int crb_chip(void)
