@@ -109,8 +109,11 @@ struct cdev_revoke {
  * @rcu: for kfree_rcu()
  * @kicking: cdev_revoke() is running the driver's kick_file hook on @file
  * @detached: the driver's ->release for @file has been called by revoke
- * @lock: protects @pollers
- * @pollers: forwarding entries on the driver's wait queues
+ * @lock: serialises additions to @pollers
+ * @pollers: forwarding entries on the driver's wait queues; added to under
+ *	@lock from inside an active section, read locklessly there, emptied
+ *	only once no operation can run on @file (close, or revocation after
+ *	the fence)
  * @wqh: the queue pollers of @file really sleep on; lives until the file's
  *	last reference is dropped
  */
@@ -121,7 +124,7 @@ struct cdev_revoke_file {
 	struct rcu_head rcu;
 	bool kicking;
 	bool detached;
-	spinlock_t lock;		/* protects @pollers */
+	spinlock_t lock;		/* serialises additions to @pollers */
 	struct list_head pollers;
 	wait_queue_head_t wqh;
 };
@@ -713,20 +716,24 @@ static int cdev_revoke_poll_wake(wait_queue_entry_t *wait, unsigned int mode,
 	return 0;
 }
 
+/*
+ * Without the lock: every poll() of a file looks its queues up, and
+ * entries are only removed when no operation can run on the file.
+ */
 static bool cdev_revoke_poller_find(struct cdev_revoke_file *cf,
 				    wait_queue_head_t *whead)
 {
 	struct cdev_revoke_poller *p;
 	bool found = false;
 
-	spin_lock(&cf->lock);
-	list_for_each_entry(p, &cf->pollers, node) {
+	rcu_read_lock();
+	list_for_each_entry_rcu(p, &cf->pollers, node) {
 		if (READ_ONCE(p->whead) == whead) {
 			found = true;
 			break;
 		}
 	}
-	spin_unlock(&cf->lock);
+	rcu_read_unlock();
 	return found;
 }
 
@@ -760,7 +767,7 @@ static void cdev_revoke_queue_proc(struct file *file, wait_queue_head_t *whead,
 		new->whead = whead;
 		new->cf = cf;
 		add_wait_queue(whead, &new->wait);
-		list_add(&new->node, &cf->pollers);
+		list_add_rcu(&new->node, &cf->pollers);
 	}
 	spin_unlock(&cf->lock);
 }
@@ -1544,6 +1551,7 @@ void cdev_revoke_nested(struct cdev *cdev, unsigned int subclass)
 	spin_lock(&rv->lock);
 	if (rv->revoking) {
 		spin_unlock(&rv->lock);
+		/* Pairs with the release below: the revocation is complete. */
 		wait_event(rv->wq, smp_load_acquire(&rv->revoked));
 		return;
 	}
@@ -1583,6 +1591,7 @@ void cdev_revoke_nested(struct cdev *cdev, unsigned int subclass)
 	cdev_revoke_zap(rv);
 	kill_fasync(&rv->fasync, SIGIO, POLL_HUP);
 	cdev_revoke_detach_files(rv);
+	/* Concurrent callers return once they see this; pairs with above. */
 	smp_store_release(&rv->revoked, true);
 	wake_up_all(&rv->wq);
 }

@@ -16,6 +16,8 @@
  *   percpu_ref		percpu_ref_tryget_live()/percpu_ref_put() called by
  *			the driver's methods themselves (blk-mq's queue usage
  *			counter): a per-CPU fence without a shim's extra call
+ *   indirect		no protection, the methods called through a pointer:
+ *			the extra indirect call of a shim, without a fence
  *
  * Each mechanism has two devices, one whose files have FMODE_NOWAIT (io_uring
  * issues reads inline) and one without it.  Minor 2 * mechanism + nowait.
@@ -77,6 +79,7 @@ enum bench_mech {
 	BENCH_REFCOUNT,
 	BENCH_SRCU,
 	BENCH_PCPU,
+	BENCH_INDIRECT,
 	BENCH_NR_MECH,
 };
 
@@ -88,7 +91,11 @@ static const char * const bench_mech_names[BENCH_NR_MECH] = {
 	[BENCH_REFCOUNT] = "refcount",
 	[BENCH_SRCU] = "srcu",
 	[BENCH_PCPU] = "percpu_ref",
+	[BENCH_INDIRECT] = "indirect",
 };
+
+/* Two fixed devices per mechanism, below the pool. */
+static_assert(2 * BENCH_NR_MECH <= BENCH_POOL_FIRST);
 
 struct bench_dev;
 
@@ -119,7 +126,7 @@ struct bench_hw_ops {
  * @ops: rwsem mechanism: the device's methods, NULL once removed
  * @active_users: refcount mechanism: 1 + running methods, 0 once removed
  * @active_users_drained: refcount mechanism: the last method has left
- * @real: refcount mechanism: the methods the proxy calls
+ * @real: refcount and indirect mechanisms: the methods called through a pointer
  * @unplugged: srcu mechanism: set at removal
  * @pref: percpu_ref mechanism: active users
  * @pref_done: percpu_ref mechanism: the last user has left a killed @pref
@@ -447,10 +454,24 @@ static void bench_percpu_ref_remove(struct bench_dev *d)
 }
 
 /*
- * How each guarded mechanism reaches the device's methods: mutex and srcu
- * call them directly (a constant the compiler resolves), rwsem through the
- * ops pointer read under the rwsem, refcount through the proxy's pointer to
- * the real methods.
+ * indirect: no guard, the methods called through a pointer, as a shim
+ * calls the driver's.
+ */
+
+static int bench_indirect_enter(struct bench_dev *d, int *unused)
+{
+	return 0;
+}
+
+static void bench_indirect_leave(struct bench_dev *d, int unused)
+{
+}
+
+/*
+ * How each guarded mechanism reaches the device's methods: mutex, srcu and
+ * percpu_ref call them directly (a constant the compiler resolves), rwsem
+ * through the ops pointer read under the rwsem, refcount through the
+ * proxy's pointer to the real methods, indirect through the same pointer.
  */
 static __always_inline const struct bench_hw_ops *
 bench_mutex_hw(struct bench_dev *d)
@@ -480,6 +501,12 @@ static __always_inline const struct bench_hw_ops *
 bench_percpu_ref_hw(struct bench_dev *d)
 {
 	return &bench_hw;
+}
+
+static __always_inline const struct bench_hw_ops *
+bench_indirect_hw(struct bench_dev *d)
+{
+	return d->real;
 }
 
 /* The methods of the guarded mechanisms, identical but for the guard. */
@@ -558,6 +585,7 @@ BENCH_GUARDED_FOPS(rwsem);
 BENCH_GUARDED_FOPS(refcount);
 BENCH_GUARDED_FOPS(srcu);
 BENCH_GUARDED_FOPS(percpu_ref);
+BENCH_GUARDED_FOPS(indirect);
 
 static const struct file_operations *const bench_fops[BENCH_NR_MECH] = {
 	[BENCH_RAW] = &bench_raw_fops,
@@ -567,6 +595,7 @@ static const struct file_operations *const bench_fops[BENCH_NR_MECH] = {
 	[BENCH_REFCOUNT] = &bench_refcount_fops,
 	[BENCH_SRCU] = &bench_srcu_fops,
 	[BENCH_PCPU] = &bench_percpu_ref_fops,
+	[BENCH_INDIRECT] = &bench_indirect_fops,
 };
 
 /* cdev_revoke's hooks; the kick also stamps the end of the refusal phase. */

@@ -12,7 +12,7 @@ mount -t proc proc /proc
 if [ "$mode" = probe ]; then echo "=== CDEV GUEST PROBE OK"; echo o >/proc/sysrq-trigger; while :; do :; done; fi
 mount -t sysfs sysfs /sys
 # the kernel's hung-task timeout (60 s) covers the boot-time KUnit run; 20 s for the selftests
-echo 20 >/proc/sys/kernel/hung_task_timeout_secs 2>/dev/null
+[ -e /proc/sys/kernel/hung_task_timeout_secs ] && echo 20 >/proc/sys/kernel/hung_task_timeout_secs
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 mkdir -p /dev/pts && mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /run

@@ -52,6 +52,7 @@
 
 static const char *const mechs[] = {
 	"raw", "cdev_revoke", "mutex", "rwsem", "refcount", "srcu", "percpu_ref",
+	"indirect",
 };
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
@@ -699,7 +700,7 @@ int main(int argc, char **argv)
 	ncpus = sysconf(_SC_NPROCESSORS_ONLN);
 	mkdir(NODE_DIR, 0700);
 	module_cmd(res, sizeof(res), "info");
-	if (!strstr(res, "mechs=raw,cdev_revoke,mutex,rwsem,refcount,srcu,percpu_ref\n"))
+	if (!strstr(res, "mechs=raw,cdev_revoke,mutex,rwsem,refcount,srcu,percpu_ref,indirect\n"))
 		die("the module's mechanisms differ: %s", res);
 	major_nr = keyval(res, "major");
 	first_minor = keyval(res, "first_minor");
