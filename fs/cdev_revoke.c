@@ -279,7 +279,7 @@ static long cdev_revoke_users(struct cdev_revoke *rv)
 	return sum;
 }
 
-static inline int cdev_revoke_read_error(struct cdev_revoke *rv)
+static __always_inline int cdev_revoke_read_error(struct cdev_revoke *rv)
 {
 	return rv->info->flags & CDEV_REVOKE_READ_EOF ? 0 : rv->error;
 }
@@ -289,7 +289,8 @@ static inline int cdev_revoke_read_error(struct cdev_revoke *rv)
  * kicked, its hardware vanished) reports the device's error instead of
  * whatever the driver chose.  Success and queued async work pass through.
  */
-static inline s64 cdev_revoke_result(struct cdev_revoke *rv, s64 ret, s64 dead)
+static __always_inline s64 cdev_revoke_result(struct cdev_revoke *rv, s64 ret,
+					      s64 dead)
 {
 	if (unlikely(ret < 0) && ret != -EIOCBQUEUED && READ_ONCE(rv->dead))
 		return dead;
@@ -300,7 +301,8 @@ static inline s64 cdev_revoke_result(struct cdev_revoke *rv, s64 ret, s64 dead)
  * Every shim: enter the section or answer for a revoked device, call the
  * driver, leave.
  */
-static inline s64 cdev_revoke_done(struct cdev_revoke *rv, s64 ret, s64 dead)
+static __always_inline s64 cdev_revoke_done(struct cdev_revoke *rv, s64 ret,
+					    s64 dead)
 {
 	cdev_revoke_leave(rv);
 	return cdev_revoke_result(rv, ret, dead);

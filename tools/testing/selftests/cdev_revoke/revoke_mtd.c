@@ -514,7 +514,7 @@ TEST_F_TIMEOUT(mtd, erase_does_not_hold_up_removal, 120)
 	struct eraser e = { 0 };
 	int p, m, master, ret;
 	pthread_t t;
-	long t0, del_ms;
+	long t0, del_ms, block_ms, full_ms;
 
 	ret = nandsim_load();
 	if (ret == -ENOENT)
@@ -534,15 +534,18 @@ TEST_F_TIMEOUT(mtd, erase_does_not_hold_up_removal, 120)
 	ASSERT_LE(0, e.fd);
 	ASSERT_EQ(0, ioctl(e.fd, MEMGETINFO, &info));
 
-	/* the delays are real: 10 blocks take at least 200 ms */
+	/*
+	 * What a block costs here: nominally 20 ms, but mdelay() runs on the
+	 * delay loop calibrated at boot, which host load can skew under TCG.
+	 * The thresholds below are relative to it.
+	 */
 	e.len = 10 * info.erasesize;
 	erase_thread(&e);
 	TH_LOG("10 blocks of %u bytes erased in %ld ms", info.erasesize, e.ms);
 	ASSERT_EQ(0, e.ret);
-	ASSERT_LE(200, e.ms);
-	e.len = 20 * info.erasesize;
-	erase_thread(&e);
-	TH_LOG("20 blocks of %u bytes erased in %ld ms", info.erasesize, e.ms);
+	block_ms = e.ms / 10;
+	ASSERT_LE(5, block_ms) TH_LOG("nandsim's erase_delay has no effect");
+	full_ms = 200 * block_ms;
 
 	e.len = 200 * info.erasesize;
 	ASSERT_LE(e.len, info.size);
@@ -553,13 +556,13 @@ TEST_F_TIMEOUT(mtd, erase_does_not_hold_up_removal, 120)
 		TH_LOG("del: %s", strerror(errno));
 	del_ms = now_ms() - t0;
 	pthread_join(t, NULL);
-	TH_LOG("erase stopped after %ld ms of 4000, deletion took %ld ms",
-	       e.ms, del_ms);
+	TH_LOG("erase stopped after %ld ms of %ld, deletion took %ld ms",
+	       e.ms, full_ms, del_ms);
 	EXPECT_EQ(-1, e.ret);
 	EXPECT_EQ(ENODEV, e.err);
-	/* a block is 20 ms: deletion must not wait for the remaining ~3.5 s */
-	EXPECT_GT(2000, del_ms);
-	EXPECT_GT(3000, e.ms);
+	/* deletion must not wait for the rest of the erase */
+	EXPECT_GT(full_ms / 2, del_ms);
+	EXPECT_GT(full_ms * 3 / 4, e.ms);
 	EXPECT_FALSE(mtd_exists(p));
 
 	close(e.fd);
