@@ -29,7 +29,6 @@
 #include <linux/export.h>
 #include <linux/filelock.h>
 #include <linux/fs.h>
-#include <linux/hashtable.h>
 #include <linux/io_uring/cmd.h>
 #include <linux/lockdep.h>
 #include <linux/mm.h>
@@ -37,6 +36,7 @@
 #include <linux/percpu.h>
 #include <linux/poll.h>
 #include <linux/rcupdate.h>
+#include <linux/rhashtable.h>
 #include <linux/sched/mm.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
@@ -46,7 +46,6 @@
 #define CDEV_REVOKE_DEFAULT_POLL_MASK	(EPOLLIN | EPOLLOUT | EPOLLERR | \
 					 EPOLLHUP | EPOLLRDNORM | EPOLLWRNORM)
 #define CDEV_REVOKE_DEFAULT_TIMEOUT	(10 * HZ)
-#define CDEV_REVOKE_HASH_BITS		4
 
 /**
  * struct cdev_revoke - revocation state of one cdev
@@ -66,10 +65,9 @@
  * @revoking: cdev_revoke() has started; later callers wait for @revoked
  * @wq: waits for @users to drain, for files to close or be detached, for
  *	a concurrent cdev_revoke() to complete
- * @lock: protects the lists and the hash
+ * @lock: protects the lists; taken around a file's entry in cdev_revoke_files
  * @files: open files not yet detached
  * @detached: detached files not yet closed
- * @file_hash: all tracked files, by struct file pointer
  * @vm_shims: vm_operations shims, one per driver vm_operations table
  * @mms: mms which may be linking a VMA of the device (see cdev_revoke_mmap())
  * @fasync: the core's own SIGIO list, for POLL_HUP at revocation
@@ -89,10 +87,9 @@ struct cdev_revoke {
 	bool all_detached;
 	bool revoking;
 	wait_queue_head_t wq;
-	spinlock_t lock;		/* protects the lists and the hash */
+	spinlock_t lock;		/* protects the lists */
 	struct list_head files;
 	struct list_head detached;
-	DECLARE_HASHTABLE(file_hash, CDEV_REVOKE_HASH_BITS);
 	struct list_head vm_shims;
 	struct list_head mms;
 	struct fasync_struct *fasync;
@@ -105,7 +102,7 @@ struct cdev_revoke {
  * struct cdev_revoke_file - one open file of a revocable cdev
  * @file: the file; valid while this structure is on a list
  * @node: entry in &cdev_revoke.files or &cdev_revoke.detached
- * @hnode: entry in &cdev_revoke.file_hash
+ * @hnode: entry in cdev_revoke_files
  * @rcu: for kfree_rcu()
  * @kicking: cdev_revoke() is running the driver's kick_file hook on @file
  * @detached: the driver's ->release for @file has been called by revoke
@@ -120,13 +117,28 @@ struct cdev_revoke {
 struct cdev_revoke_file {
 	struct file *file;
 	struct list_head node;
-	struct hlist_node hnode;
+	struct rhash_head hnode;
 	struct rcu_head rcu;
 	bool kicking;
 	bool detached;
 	spinlock_t lock;		/* serialises additions to @pollers */
 	struct list_head pollers;
 	wait_queue_head_t wqh;
+};
+
+/*
+ * All tracked files of all devices, by struct file pointer: the shims only
+ * get the file, whose ->private_data is the driver's.  One table rather
+ * than one per device, so that neither the lookup nor the size of struct
+ * cdev_revoke depends on how many files a device has open.
+ */
+static struct rhashtable cdev_revoke_files;
+
+static const struct rhashtable_params cdev_revoke_files_params = {
+	.key_len = sizeof_field(struct cdev_revoke_file, file),
+	.key_offset = offsetof(struct cdev_revoke_file, file),
+	.head_offset = offsetof(struct cdev_revoke_file, hnode),
+	.automatic_shrinking = true,
 };
 
 /* A forwarding entry on a wait queue of the driver. */
@@ -679,20 +691,11 @@ static int cdev_revoke_fasync(int fd, struct file *file, int on)
 	return cdev_revoke_result(rv, ret, on ? rv->error : 0);
 }
 
-static struct cdev_revoke_file *cdev_revoke_lookup(struct cdev_revoke *rv,
-						   const struct file *file)
+/* The tracking record of an open file, which keeps it until released. */
+static struct cdev_revoke_file *cdev_revoke_lookup(const struct file *file)
 {
-	struct cdev_revoke_file *cf;
-
-	rcu_read_lock();
-	hash_for_each_possible_rcu(rv->file_hash, cf, hnode, (unsigned long)file) {
-		if (cf->file == file) {
-			rcu_read_unlock();
-			return cf;
-		}
-	}
-	rcu_read_unlock();
-	return NULL;
+	return rhashtable_lookup_fast(&cdev_revoke_files, &file,
+				      cdev_revoke_files_params);
 }
 
 /* Pollers: see "Pollers" in Documentation/driver-api/cdev_revoke.rst. */
@@ -812,7 +815,7 @@ static __poll_t cdev_revoke_poll(struct file *file, poll_table *pt)
 	if (!cdev_revoke_enter(rv))
 		return rv->poll_mask;
 	if (pt && pt->_qproc) {
-		wpt.cf = cdev_revoke_lookup(rv, file);
+		wpt.cf = cdev_revoke_lookup(file);
 		if (wpt.cf) {
 			init_poll_funcptr(&wpt.pt, cdev_revoke_queue_proc);
 			wpt.pt._key = pt->_key;
@@ -1220,17 +1223,17 @@ static int cdev_revoke_open(struct inode *inode, struct file *file)
 	 * cdev_revoke_break_active_protection()): then nobody would.
 	 */
 	spin_lock(&rv->lock);
-	if (likely(!rv->all_detached)) {
+	ret = -ENXIO;
+	if (likely(!rv->all_detached))
+		ret = rhashtable_insert_fast(&cdev_revoke_files, &cf->hnode,
+					     cdev_revoke_files_params);
+	if (likely(!ret)) {
 		list_add_tail(&cf->node, &rv->files);
-		hash_add_rcu(rv->file_hash, &cf->hnode, (unsigned long)file);
 		cf = NULL;
 	}
 	spin_unlock(&rv->lock);
-	if (unlikely(cf)) {
-		if (rv->drv->release)
-			rv->drv->release(inode, file);
-		ret = -ENXIO;
-	}
+	if (unlikely(cf) && rv->drv->release)
+		rv->drv->release(inode, file);
 out:
 	cdev_revoke_leave(rv);
 	kfree(cf);
@@ -1246,7 +1249,7 @@ out:
 static int cdev_revoke_release(struct inode *inode, struct file *file)
 {
 	struct cdev_revoke *rv = file_rv(file);
-	struct cdev_revoke_file *cf = cdev_revoke_lookup(rv, file);
+	struct cdev_revoke_file *cf = cdev_revoke_lookup(file);
 	int ret = 0;
 
 	if (WARN_ON_ONCE(!cf))
@@ -1269,7 +1272,8 @@ static int cdev_revoke_release(struct inode *inode, struct file *file)
 
 	spin_lock(&rv->lock);
 	list_del_init(&cf->node);
-	hash_del_rcu(&cf->hnode);
+	rhashtable_remove_fast(&cdev_revoke_files, &cf->hnode,
+			       cdev_revoke_files_params);
 	spin_unlock(&rv->lock);
 	/* For cdev_revoke()'s wait-for-close flavour. */
 	wake_up_all(&rv->wq);
@@ -1366,7 +1370,6 @@ int __cdev_revoke_init(struct cdev *cdev, const struct cdev_revoke_info *info,
 	spin_lock_init(&rv->lock);
 	INIT_LIST_HEAD(&rv->files);
 	INIT_LIST_HEAD(&rv->detached);
-	hash_init(rv->file_hash);
 	INIT_LIST_HEAD(&rv->vm_shims);
 	INIT_LIST_HEAD(&rv->mms);
 #ifdef CONFIG_DEBUG_LOCK_ALLOC
@@ -1718,6 +1721,15 @@ void cdev_revoke_free(struct cdev *cdev)
 		kfree(s);
 	kfree(rv);
 }
+
+static int __init cdev_revoke_files_init(void)
+{
+	/* Before any driver can opt in; a boot without it cannot go on. */
+	if (rhashtable_init(&cdev_revoke_files, &cdev_revoke_files_params))
+		panic("cdev_revoke: cannot allocate the table of open files\n");
+	return 0;
+}
+fs_initcall(cdev_revoke_files_init);
 
 #ifdef CONFIG_CDEV_REVOKE_KUNIT_TEST
 #include "cdev_revoke_kunit.c"
