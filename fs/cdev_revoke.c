@@ -296,17 +296,32 @@ static __always_inline int cdev_revoke_read_error(struct cdev_revoke *rv)
 	return rv->info->flags & CDEV_REVOKE_READ_EOF ? 0 : rv->error;
 }
 
+/* What a method that revocation interrupted returns. */
+enum cdev_revoke_ret {
+	RV_ERR,			/* the device's error */
+	RV_READ,		/* the device's error, or 0 (EOF) */
+	RV_ZERO,		/* 0 */
+};
+
 /*
  * A method that fails because revoke interrupted it (its sleeper was
  * kicked, its hardware vanished) reports the device's error instead of
  * whatever the driver chose.  Success and queued async work pass through.
+ * @kind is a constant: the error is only looked up on that slow path.
  */
 static __always_inline s64 cdev_revoke_result(struct cdev_revoke *rv, s64 ret,
-					      s64 dead)
+					      enum cdev_revoke_ret kind)
 {
-	if (unlikely(ret < 0) && ret != -EIOCBQUEUED && READ_ONCE(rv->dead))
-		return dead;
-	return ret;
+	if (likely(ret >= 0) || ret == -EIOCBQUEUED || !READ_ONCE(rv->dead))
+		return ret;
+	switch (kind) {
+	case RV_ERR:
+		return rv->error;
+	case RV_READ:
+		return cdev_revoke_read_error(rv);
+	default:
+		return 0;
+	}
 }
 
 /*
@@ -314,10 +329,10 @@ static __always_inline s64 cdev_revoke_result(struct cdev_revoke *rv, s64 ret,
  * driver, leave.
  */
 static __always_inline s64 cdev_revoke_done(struct cdev_revoke *rv, s64 ret,
-					    s64 dead)
+					    enum cdev_revoke_ret kind)
 {
 	cdev_revoke_leave(rv);
-	return cdev_revoke_result(rv, ret, dead);
+	return cdev_revoke_result(rv, ret, kind);
 }
 
 static loff_t cdev_revoke_llseek(struct file *file, loff_t offset, int whence)
@@ -327,7 +342,7 @@ static loff_t cdev_revoke_llseek(struct file *file, loff_t offset, int whence)
 	if (!cdev_revoke_enter(rv))
 		return rv->error;
 	return cdev_revoke_done(rv, rv->drv->llseek(file, offset, whence),
-				rv->error);
+				RV_ERR);
 }
 
 static ssize_t cdev_revoke_read(struct file *file, char __user *buf, size_t len,
@@ -338,7 +353,7 @@ static ssize_t cdev_revoke_read(struct file *file, char __user *buf, size_t len,
 	if (!cdev_revoke_enter(rv))
 		return cdev_revoke_read_error(rv);
 	return cdev_revoke_done(rv, rv->drv->read(file, buf, len, ppos),
-				cdev_revoke_read_error(rv));
+				RV_READ);
 }
 
 static ssize_t cdev_revoke_write(struct file *file, const char __user *buf,
@@ -349,7 +364,7 @@ static ssize_t cdev_revoke_write(struct file *file, const char __user *buf,
 	if (!cdev_revoke_enter(rv))
 		return rv->error;
 	return cdev_revoke_done(rv, rv->drv->write(file, buf, len, ppos),
-				rv->error);
+				RV_ERR);
 }
 
 static ssize_t cdev_revoke_read_iter(struct kiocb *iocb, struct iov_iter *to)
@@ -359,7 +374,7 @@ static ssize_t cdev_revoke_read_iter(struct kiocb *iocb, struct iov_iter *to)
 	if (!cdev_revoke_enter(rv))
 		return cdev_revoke_read_error(rv);
 	return cdev_revoke_done(rv, rv->drv->read_iter(iocb, to),
-				cdev_revoke_read_error(rv));
+				RV_READ);
 }
 
 static ssize_t cdev_revoke_write_iter(struct kiocb *iocb, struct iov_iter *from)
@@ -368,7 +383,7 @@ static ssize_t cdev_revoke_write_iter(struct kiocb *iocb, struct iov_iter *from)
 
 	if (!cdev_revoke_enter(rv))
 		return rv->error;
-	return cdev_revoke_done(rv, rv->drv->write_iter(iocb, from), rv->error);
+	return cdev_revoke_done(rv, rv->drv->write_iter(iocb, from), RV_ERR);
 }
 
 static int cdev_revoke_iopoll(struct kiocb *iocb, struct io_comp_batch *iob,
@@ -378,7 +393,7 @@ static int cdev_revoke_iopoll(struct kiocb *iocb, struct io_comp_batch *iob,
 
 	if (!cdev_revoke_enter(rv))
 		return 0;
-	return cdev_revoke_done(rv, rv->drv->iopoll(iocb, iob, flags), 0);
+	return cdev_revoke_done(rv, rv->drv->iopoll(iocb, iob, flags), RV_ZERO);
 }
 
 static long cdev_revoke_unlocked_ioctl(struct file *file, unsigned int cmd,
@@ -389,7 +404,7 @@ static long cdev_revoke_unlocked_ioctl(struct file *file, unsigned int cmd,
 	if (!cdev_revoke_enter(rv))
 		return rv->error;
 	return cdev_revoke_done(rv, rv->drv->unlocked_ioctl(file, cmd, arg),
-				rv->error);
+				RV_ERR);
 }
 
 static long cdev_revoke_compat_ioctl(struct file *file, unsigned int cmd,
@@ -400,7 +415,7 @@ static long cdev_revoke_compat_ioctl(struct file *file, unsigned int cmd,
 	if (!cdev_revoke_enter(rv))
 		return rv->error;
 	return cdev_revoke_done(rv, rv->drv->compat_ioctl(file, cmd, arg),
-				rv->error);
+				RV_ERR);
 }
 
 static int cdev_revoke_flush(struct file *file, fl_owner_t id)
@@ -409,7 +424,7 @@ static int cdev_revoke_flush(struct file *file, fl_owner_t id)
 
 	if (!cdev_revoke_enter(rv))
 		return 0;
-	return cdev_revoke_done(rv, rv->drv->flush(file, id), 0);
+	return cdev_revoke_done(rv, rv->drv->flush(file, id), RV_ZERO);
 }
 
 static int cdev_revoke_fsync(struct file *file, loff_t start, loff_t end,
@@ -420,7 +435,7 @@ static int cdev_revoke_fsync(struct file *file, loff_t start, loff_t end,
 	if (!cdev_revoke_enter(rv))
 		return rv->error;
 	return cdev_revoke_done(rv, rv->drv->fsync(file, start, end, datasync),
-				rv->error);
+				RV_ERR);
 }
 
 static ssize_t cdev_revoke_splice_write(struct pipe_inode_info *pipe,
@@ -432,7 +447,7 @@ static ssize_t cdev_revoke_splice_write(struct pipe_inode_info *pipe,
 	if (!cdev_revoke_enter(rv))
 		return rv->error;
 	return cdev_revoke_done(rv, rv->drv->splice_write(pipe, out, ppos, len, flags),
-				rv->error);
+				RV_ERR);
 }
 
 static ssize_t cdev_revoke_splice_read(struct file *in, loff_t *ppos,
@@ -444,7 +459,7 @@ static ssize_t cdev_revoke_splice_read(struct file *in, loff_t *ppos,
 	if (!cdev_revoke_enter(rv))
 		return cdev_revoke_read_error(rv);
 	return cdev_revoke_done(rv, rv->drv->splice_read(in, ppos, pipe, len, flags),
-				cdev_revoke_read_error(rv));
+				RV_READ);
 }
 
 static long cdev_revoke_fallocate(struct file *file, int mode, loff_t offset,
@@ -455,7 +470,7 @@ static long cdev_revoke_fallocate(struct file *file, int mode, loff_t offset,
 	if (!cdev_revoke_enter(rv))
 		return rv->error;
 	return cdev_revoke_done(rv, rv->drv->fallocate(file, mode, offset, len),
-				rv->error);
+				RV_ERR);
 }
 
 static int cdev_revoke_fadvise(struct file *file, loff_t offset, loff_t len,
@@ -466,7 +481,7 @@ static int cdev_revoke_fadvise(struct file *file, loff_t offset, loff_t len,
 	if (!cdev_revoke_enter(rv))
 		return rv->error;
 	return cdev_revoke_done(rv, rv->drv->fadvise(file, offset, len, advice),
-				rv->error);
+				RV_ERR);
 }
 
 static int cdev_revoke_uring_cmd_iopoll(struct io_uring_cmd *ioucmd,
@@ -478,7 +493,7 @@ static int cdev_revoke_uring_cmd_iopoll(struct io_uring_cmd *ioucmd,
 	if (!cdev_revoke_enter(rv))
 		return 0;
 	return cdev_revoke_done(rv, rv->drv->uring_cmd_iopoll(ioucmd, iob, poll_flags),
-				0);
+				RV_ZERO);
 }
 
 #ifndef CONFIG_MMU
@@ -488,7 +503,7 @@ static unsigned int cdev_revoke_mmap_capabilities(struct file *file)
 
 	if (!cdev_revoke_enter(rv))
 		return 0;
-	return cdev_revoke_done(rv, rv->drv->mmap_capabilities(file), 0);
+	return cdev_revoke_done(rv, rv->drv->mmap_capabilities(file), RV_ZERO);
 }
 #endif
 
@@ -545,7 +560,7 @@ static int cdev_revoke_lock(struct file *file, int cmd, struct file_lock *fl)
 					    rv->error;
 	ret = rv->drv->lock(file, cmd, fl);
 	cdev_revoke_leave(rv);
-	return cdev_revoke_result(rv, ret, rv->error);
+	return cdev_revoke_result(rv, ret, RV_ERR);
 }
 
 static int cdev_revoke_flock(struct file *file, int cmd, struct file_lock *fl)
@@ -558,7 +573,7 @@ static int cdev_revoke_flock(struct file *file, int cmd, struct file_lock *fl)
 					    rv->error;
 	ret = rv->drv->flock(file, cmd, fl);
 	cdev_revoke_leave(rv);
-	return cdev_revoke_result(rv, ret, rv->error);
+	return cdev_revoke_result(rv, ret, RV_ERR);
 }
 
 static int cdev_revoke_setlease(struct file *file, int arg,
@@ -572,7 +587,7 @@ static int cdev_revoke_setlease(struct file *file, int arg,
 					rv->error;
 	ret = rv->drv->setlease(file, arg, lease, priv);
 	cdev_revoke_leave(rv);
-	return cdev_revoke_result(rv, ret, rv->error);
+	return cdev_revoke_result(rv, ret, RV_ERR);
 }
 
 /*
@@ -618,7 +633,7 @@ static ssize_t cdev_revoke_copy_file_range(struct file *file_in, loff_t pos_in,
 	ret = rv->drv->copy_file_range(file_in, pos_in, file_out, pos_out,
 				       len, flags);
 	cdev_revoke_leave2(rva, rvb);
-	return cdev_revoke_result(rv, ret, rv->error);
+	return cdev_revoke_result(rv, ret, RV_ERR);
 }
 
 static loff_t cdev_revoke_remap_file_range(struct file *file_in, loff_t pos_in,
@@ -635,7 +650,7 @@ static loff_t cdev_revoke_remap_file_range(struct file *file_in, loff_t pos_in,
 	ret = rv->drv->remap_file_range(file_in, pos_in, file_out, pos_out,
 					len, remap_flags);
 	cdev_revoke_leave2(rva, rvb);
-	return cdev_revoke_result(rv, ret, rv->error);
+	return cdev_revoke_result(rv, ret, RV_ERR);
 }
 
 /*
@@ -660,7 +675,7 @@ static int cdev_revoke_uring_cmd(struct io_uring_cmd *ioucmd,
 	}
 	ret = rv->drv->uring_cmd(ioucmd, issue_flags);
 	cdev_revoke_leave(rv);
-	return cdev_revoke_result(rv, ret, rv->error);
+	return cdev_revoke_result(rv, ret, RV_ERR);
 }
 
 /*
@@ -688,7 +703,7 @@ static int cdev_revoke_fasync(int fd, struct file *file, int on)
 		}
 	}
 	cdev_revoke_leave(rv);
-	return cdev_revoke_result(rv, ret, on ? rv->error : 0);
+	return cdev_revoke_result(rv, ret, on ? RV_ERR : RV_ZERO);
 }
 
 /* The tracking record of an open file, which keeps it until released. */
@@ -1177,7 +1192,7 @@ static int cdev_revoke_mmap(struct file *file, struct vm_area_struct *vma)
 out:
 	cdev_revoke_leave(rv);
 	kfree(rec);
-	return cdev_revoke_result(rv, ret, rv->error);
+	return cdev_revoke_result(rv, ret, RV_ERR);
 }
 
 static int cdev_revoke_open(struct inode *inode, struct file *file)
