@@ -781,7 +781,7 @@ static void kt_race_hook(struct cdev_revoke *rv, enum cdev_revoke_point pt)
  */
 static void kt_release_race(struct kunit *test)
 {
-	const int rounds = 300;
+	const int rounds = 1000;
 	int i, by_revoke;
 
 	kt_c->revoker = current;
