@@ -750,6 +750,65 @@ static void kt_kick_wakes(struct kunit *test)
 }
 
 /*
+ * The per-CPU counters only mean something as a sum: a method that enters
+ * on one CPU and leaves on another leaves +1 on the first and -1 on the
+ * second, and revoke waits for it all the same.
+ */
+static void kt_fence_migrates(struct kunit *test)
+{
+	struct kt_call call = { .op = KT_OP_IOCTL }, rev = { .op = KT_OP_REVOKE };
+	unsigned long on0, on1;
+	struct cdev_revoke *rv;
+	struct task_struct *t;
+	struct kt_drv *d;
+	int cpu0, cpu1;
+
+	if (num_online_cpus() < 2)
+		kunit_skip(test, "needs two CPUs");
+	cpu0 = cpumask_first(cpu_online_mask);
+	cpu1 = cpumask_next(cpu0, cpu_online_mask);
+	d = kt_register(test, &kt_info);
+	call.file = kt_open_file(test);
+	rv = file_rv(call.file);
+	on0 = READ_ONCE(*per_cpu_ptr(rv->users, cpu0));
+	on1 = READ_ONCE(*per_cpu_ptr(rv->users, cpu1));
+
+	/* Enter on cpu0 and park there. */
+	d->park = KT_PARK_GATE;
+	init_completion(&call.done);
+	t = kthread_create(kt_call_fn, &call, "kt_migrate");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+	KUNIT_ASSERT_EQ(test, set_cpus_allowed_ptr(t, cpumask_of(cpu0)), 0);
+	wake_up_process(t);
+	KUNIT_ASSERT_TRUE(test, kt_parked(d));
+	KUNIT_EXPECT_EQ(test, READ_ONCE(*per_cpu_ptr(rv->users, cpu0)) - on0,
+			1UL);
+	KUNIT_EXPECT_EQ(test, cdev_revoke_users(rv), 1L);
+
+	/* Wake up on cpu1: the method leaves there. */
+	KUNIT_ASSERT_EQ(test, set_cpus_allowed_ptr(t, cpumask_of(cpu1)), 0);
+	rev.cdev = d->cdev;
+	kt_start(test, &rev);
+	KUNIT_EXPECT_FALSE(test, kt_wait(&rev, HZ / 5));
+	complete_all(&d->gate);
+	KUNIT_ASSERT_TRUE(test, kt_wait(&call, KT_TIMEOUT));
+	KUNIT_ASSERT_TRUE(test, kt_wait(&rev, KT_TIMEOUT));
+	KUNIT_EXPECT_LT(test, kt_c->park_exit_seq, rev.seq);
+
+	KUNIT_EXPECT_EQ(test, READ_ONCE(*per_cpu_ptr(rv->users, cpu0)) - on0,
+			1UL);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(*per_cpu_ptr(rv->users, cpu1)) - on1,
+			-1UL);
+	KUNIT_EXPECT_EQ(test, cdev_revoke_users(rv), 0L);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->releases), 1);
+	kt_unregister(test, d);		/* already revoked: a no-op */
+	KUNIT_EXPECT_EQ(test, kt_read(call.file), -ENODEV);
+	kt_close(call.file);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->releases), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->after_revoke), 0);
+}
+
+/*
  * Delay injection for the race below.  Mode 1 holds the close at the
  * door of ->release so that revoke gets there first; mode 2 holds revoke
  * before it starts so that the close gets there first; mode 0 jitters.
@@ -1178,6 +1237,7 @@ static struct kunit_case cdev_revoke_test_cases[] = {
 	KUNIT_CASE(kt_after_revoke),
 	KUNIT_CASE(kt_options),
 	KUNIT_CASE_PARAM(kt_fence_waits, kt_fence_gen_params),
+	KUNIT_CASE(kt_fence_migrates),
 	KUNIT_CASE(kt_kick_wakes),
 	KUNIT_CASE_SLOW(kt_release_race),
 	KUNIT_CASE(kt_pollers),
