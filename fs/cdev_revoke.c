@@ -32,7 +32,6 @@
 #include <linux/io_uring/cmd.h>
 #include <linux/lockdep.h>
 #include <linux/mm.h>
-#include <linux/mutex.h>
 #include <linux/percpu.h>
 #include <linux/poll.h>
 #include <linux/rcupdate.h>
