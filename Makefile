@@ -50,7 +50,7 @@ kunit:
 vm-test:
 	@rc=0; $(S)/vm-test.sh || rc=1; \
 	python3 $(S)/ktap.py count $(REPO)/build/results/kunit-x86_64.tap $(REPO)/build/results/vm/selftests.tap \
-		$(REPO)/build/results/vm-control.tap || rc=1; exit $$rc
+		$(REPO)/build/results/vm-control.tap $(REPO)/build/results/vm-lockdep.tap || rc=1; exit $$rc
 
 harness-test:
 	@$(S)/harness-test.sh
@@ -62,7 +62,7 @@ stress:
 	grep -h -E "RUN|stress_unbind_bind:(op |signals:|.*cycles.* operations)" $(REPO)/build/results/vm/selftests.tap | \
 		grep -A21 "RUN.*stress_unbind_bind" | grep -v RUN | sed 's/^ *# *[^:]*:[0-9]*:stress_unbind_bind://'; \
 	python3 $(S)/ktap.py count $(REPO)/build/results/kunit-x86_64.tap $(REPO)/build/results/vm/selftests.tap \
-		$(REPO)/build/results/vm-control.tap || rc=1; exit $$rc
+		$(REPO)/build/results/vm-control.tap $(REPO)/build/results/vm-lockdep.tap || rc=1; exit $$rc
 
 demo:
 	@$(S)/demo.sh

@@ -29,9 +29,11 @@
 #include <linux/export.h>
 #include <linux/filelock.h>
 #include <linux/fs.h>
+#include <linux/highmem.h>
 #include <linux/io_uring/cmd.h>
 #include <linux/lockdep.h>
 #include <linux/mm.h>
+#include <linux/pagemap.h>
 #include <linux/percpu.h>
 #include <linux/poll.h>
 #include <linux/rcupdate.h>
@@ -41,6 +43,7 @@
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/wait.h>
+#include <linux/writeback.h>
 
 #define CDEV_REVOKE_DEFAULT_POLL_MASK	(EPOLLIN | EPOLLOUT | EPOLLERR | \
 					 EPOLLHUP | EPOLLRDNORM | EPOLLWRNORM)
@@ -62,6 +65,8 @@
  * @all_detached: cdev_revoke() has detached the files; no file may be
  *	tracked after this
  * @revoking: cdev_revoke() has started; later callers wait for @revoked
+ * @subclass: lockdep subclass of the fence, for sections and revocation
+ * @revoker: the task running cdev_revoke(), for the unbreak check
  * @wq: waits for @users to drain, for files to close or be detached, for
  *	a concurrent cdev_revoke() to complete
  * @lock: protects the lists; taken around a file's entry in cdev_revoke_files
@@ -85,6 +90,8 @@ struct cdev_revoke {
 	bool revoked;
 	bool all_detached;
 	bool revoking;
+	unsigned int subclass;
+	struct task_struct *revoker;
 	wait_queue_head_t wq;
 	spinlock_t lock;		/* protects the lists */
 	struct list_head files;
@@ -146,6 +153,7 @@ struct cdev_revoke_poller {
 	wait_queue_head_t *whead;
 	struct cdev_revoke_file *cf;
 	struct list_head node;
+	struct rcu_head rcu;
 };
 
 /* The poll_table the driver's ->poll sees. */
@@ -154,6 +162,7 @@ struct cdev_revoke_pt {
 	poll_table *outer;
 	struct cdev_revoke_file *cf;
 	bool queued;
+	bool nomem;		/* a forwarding entry could not be allocated */
 };
 
 /* Shim for one vm_operations_struct of the driver. */
@@ -176,11 +185,15 @@ enum cdev_revoke_point {
 	CDEV_REVOKE_PT_REFUSED,
 	CDEV_REVOKE_PT_DRAINED,
 	CDEV_REVOKE_PT_RELEASE,
+	CDEV_REVOKE_PT_FAULT,
+	CDEV_REVOKE_PT_PUBLISHED,
 };
 
 #ifdef CONFIG_CDEV_REVOKE_KUNIT_TEST
 static void (*cdev_revoke_test_hook)(struct cdev_revoke *rv,
 				     enum cdev_revoke_point point);
+/* The number of forwarding-entry allocations still to fail. */
+static atomic_t cdev_revoke_test_nomem = ATOMIC_INIT(0);
 
 static void cdev_revoke_inject(struct cdev_revoke *rv,
 			       enum cdev_revoke_point point)
@@ -190,10 +203,20 @@ static void cdev_revoke_inject(struct cdev_revoke *rv,
 	if (hook)
 		hook(rv, point);
 }
+
+static bool cdev_revoke_inject_nomem(void)
+{
+	return atomic_dec_if_positive(&cdev_revoke_test_nomem) >= 0;
+}
 #else
 static inline void cdev_revoke_inject(struct cdev_revoke *rv,
 				      enum cdev_revoke_point point)
 {
+}
+
+static inline bool cdev_revoke_inject_nomem(void)
+{
+	return false;
 }
 #endif
 
@@ -262,7 +285,7 @@ static __always_inline bool cdev_revoke_enter(struct cdev_revoke *rv)
 		this_cpu_inc(*rv->users);
 	preempt_enable();
 	if (likely(live))
-		rwsem_acquire_read(&rv->dep_map, 0, 1, _RET_IP_);
+		rwsem_acquire_read(&rv->dep_map, rv->subclass, 1, _RET_IP_);
 	return live;
 }
 
@@ -720,7 +743,16 @@ static int cdev_revoke_poll_wake(wait_queue_entry_t *wait, unsigned int mode,
 		container_of(wait, struct cdev_revoke_poller, wait);
 	__poll_t mask = key_to_poll(key);
 
-	__wake_up(&p->cf->wqh, mode, 1, poll_to_key(mask & ~POLLFREE));
+	/*
+	 * The callback does not learn how many exclusive waiters the driver
+	 * meant to wake: wake one, which is what EPOLLEXCLUSIVE promises
+	 * ("one or more"); non-exclusive waiters all wake anyway.
+	 */
+	if (sync)
+		__wake_up_sync_key(&p->cf->wqh, mode,
+				   poll_to_key(mask & ~POLLFREE));
+	else
+		__wake_up(&p->cf->wqh, mode, 1, poll_to_key(mask & ~POLLFREE));
 	if (mask & POLLFREE) {
 		/*
 		 * The driver is freeing this queue after an RCU grace period
@@ -761,7 +793,7 @@ static void cdev_revoke_queue_proc(struct file *file, wait_queue_head_t *whead,
 {
 	struct cdev_revoke_pt *wpt = container_of(pt, struct cdev_revoke_pt, pt);
 	struct cdev_revoke_file *cf = wpt->cf;
-	struct cdev_revoke_poller *p, *new;
+	struct cdev_revoke_poller *p, *n, *new;
 
 	if (!wpt->queued) {
 		wpt->queued = true;
@@ -772,13 +804,24 @@ static void cdev_revoke_queue_proc(struct file *file, wait_queue_head_t *whead,
 	if (cdev_revoke_poller_find(cf, whead))
 		return;
 
-	new = kmalloc(sizeof(*new), GFP_KERNEL);
+	new = cdev_revoke_inject_nomem() ? NULL :
+	      kmalloc(sizeof(*new), GFP_KERNEL);
 	spin_lock(&cf->lock);
-	list_for_each_entry(p, &cf->pollers, node) {
-		if (READ_ONCE(p->whead) == whead) {
+	list_for_each_entry_safe(p, n, &cf->pollers, node) {
+		wait_queue_head_t *cur = READ_ONCE(p->whead);
+
+		if (cur == whead) {
 			spin_unlock(&cf->lock);
 			kfree(new);
 			return;
+		}
+		/*
+		 * Unhooked by POLLFREE: its queue is gone, and nothing but
+		 * lockless lookups (under RCU) can still reach it.
+		 */
+		if (!cur) {
+			list_del_rcu(&p->node);
+			kfree_rcu(p, rcu);
 		}
 	}
 	if (new) {
@@ -787,6 +830,9 @@ static void cdev_revoke_queue_proc(struct file *file, wait_queue_head_t *whead,
 		new->cf = cf;
 		add_wait_queue(whead, &new->wait);
 		list_add_rcu(&new->node, &cf->pollers);
+	} else {
+		/* The poll must not sleep: nothing would wake it. */
+		wpt->nomem = true;
 	}
 	spin_unlock(&cf->lock);
 }
@@ -835,6 +881,7 @@ static __poll_t cdev_revoke_poll(struct file *file, poll_table *pt)
 			wpt.pt._key = pt->_key;
 			wpt.outer = pt;
 			wpt.queued = false;
+			wpt.nomem = false;
 			pt = &wpt.pt;
 		}
 	}
@@ -842,6 +889,14 @@ static __poll_t cdev_revoke_poll(struct file *file, poll_table *pt)
 	cdev_revoke_leave(rv);
 	if (READ_ONCE(rv->dead))
 		mask = rv->poll_mask;
+	else if (unlikely(pt == &wpt.pt && wpt.nomem))
+		/*
+		 * A queue of the driver has no forwarding entry, so its
+		 * wake-ups would not reach this poller: report an error
+		 * condition rather than let it sleep (select() fails with
+		 * -ENOMEM in that case).  The next poll tries again.
+		 */
+		mask |= EPOLLERR;
 	return mask;
 }
 
@@ -900,6 +955,89 @@ static int cdev_revoke_vm_mprotect(struct vm_area_struct *vma,
 	return ret;
 }
 
+/*
+ * The page a driver's ->fault returns is mapped by the caller once ->fault
+ * has returned, that is after the section: a revocation could drain, zap
+ * nothing and let the driver free the page before it is mapped.  So map
+ * it here, inside the section, as do_read_fault(), do_cow_fault() and
+ * do_shared_fault() would, and tell the caller it is done
+ * (%VM_FAULT_NOPAGE, or %VM_FAULT_DONE_COW for a private copy, as DAX
+ * does).  Revocation then either waits for the PTE to be set up and zaps
+ * it, or the fault sees the device dead.
+ */
+static vm_fault_t cdev_revoke_finish_fault(struct cdev_revoke_vm_shim *s,
+					   struct vm_fault *vmf, vm_fault_t ret)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct folio *folio = page_folio(vmf->page);
+	bool write = vmf->flags & FAULT_FLAG_WRITE;
+	vm_fault_t err;
+
+	/* __do_fault() handles a poisoned page without mapping it. */
+	if (unlikely(PageHWPoison(vmf->page)))
+		return ret;
+	if (!(ret & VM_FAULT_LOCKED))
+		folio_lock(folio);
+
+	if (write && !(vma->vm_flags & VM_SHARED)) {
+		/* A private copy; the driver's page is never mapped. */
+		if (copy_mc_user_highpage(vmf->cow_page, vmf->page,
+					  vmf->address, vma)) {
+			err = VM_FAULT_HWPOISON;
+		} else {
+			__folio_mark_uptodate(page_folio(vmf->cow_page));
+			err = finish_fault(vmf);
+		}
+		folio_unlock(folio);
+		folio_put(folio);
+		return err ?: VM_FAULT_DONE_COW;
+	}
+
+	if (write && s->drv->page_mkwrite) {
+		/* As do_page_mkwrite() does. */
+		unsigned int flags = vmf->flags;
+
+		folio_unlock(folio);
+		vmf->flags = FAULT_FLAG_WRITE | FAULT_FLAG_MKWRITE;
+		err = s->drv->page_mkwrite(vmf);
+		vmf->flags = flags;
+		if (unlikely(err & (VM_FAULT_ERROR | VM_FAULT_NOPAGE))) {
+			folio_put(folio);
+			return err;
+		}
+		if (!(err & VM_FAULT_LOCKED)) {
+			folio_lock(folio);
+			if (!folio->mapping) {
+				/* Truncated meanwhile: retry the fault. */
+				folio_unlock(folio);
+				folio_put(folio);
+				return VM_FAULT_NOPAGE;
+			}
+		}
+	}
+
+	err = finish_fault(vmf);
+	if (unlikely(err)) {
+		folio_unlock(folio);
+		folio_put(folio);
+		return err;
+	}
+	if (write) {
+		/* What fault_dirty_shared_page() does for such a page. */
+		struct address_space *mapping = folio_mapping(folio);
+		bool dirtied = folio_mark_dirty(folio);
+
+		folio_unlock(folio);
+		if (!s->drv->page_mkwrite)
+			file_update_time(vma->vm_file);
+		if ((dirtied || s->drv->page_mkwrite) && mapping)
+			balance_dirty_pages_ratelimited(mapping);
+	} else {
+		folio_unlock(folio);
+	}
+	return VM_FAULT_NOPAGE | (ret & VM_FAULT_MAJOR);
+}
+
 static vm_fault_t cdev_revoke_vm_fault(struct vm_fault *vmf)
 {
 	struct cdev_revoke_vm_shim *s = vma_shim(vmf->vma);
@@ -908,7 +1046,11 @@ static vm_fault_t cdev_revoke_vm_fault(struct vm_fault *vmf)
 	if (!cdev_revoke_enter(s->rv))
 		return VM_FAULT_SIGBUS;
 	ret = s->drv->fault(vmf);
+	if (!(ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE | VM_FAULT_RETRY |
+		     VM_FAULT_DONE_COW)))
+		ret = cdev_revoke_finish_fault(s, vmf, ret);
 	cdev_revoke_leave(s->rv);
+	cdev_revoke_inject(s->rv, CDEV_REVOKE_PT_FAULT);
 	return ret;
 }
 
@@ -1114,20 +1256,35 @@ cdev_revoke_vm_ops(struct cdev_revoke *rv, const struct vm_operations_struct *dr
 }
 
 /*
- * Drop the records of mms that are no longer in mmap_region(): their
- * mmap_lock is free, so the VMA is linked and revocation will find it in
- * the file's mapping.  Called with rv->lock held; trylocks never sleep.
+ * Record @mm, whose mmap_lock the caller holds for writing, once: then
+ * drop the records of other mms that are no longer in mmap_region(), as
+ * their mmap_lock is free, so their VMA is linked and revocation will find
+ * it in the file's mapping.  A record of @mm itself cannot be told from
+ * the one being made and is kept: so an mmap() and munmap() loop keeps
+ * one record, not one per call.  Called with rv->lock held; trylocks
+ * never sleep.  Return: true if @rec was used.
  */
-static void cdev_revoke_prune_mms(struct cdev_revoke *rv, struct list_head *done)
+static bool cdev_revoke_record_mm(struct cdev_revoke *rv, struct mm_struct *mm,
+				  struct cdev_revoke_mm *rec,
+				  struct list_head *done)
 {
 	struct cdev_revoke_mm *m, *n;
+	bool found = false;
 
 	list_for_each_entry_safe(m, n, &rv->mms, node) {
-		if (mmap_read_trylock(m->mm)) {
+		if (m->mm == mm) {
+			found = true;
+		} else if (mmap_read_trylock(m->mm)) {
 			mmap_read_unlock(m->mm);
 			list_move(&m->node, done);
 		}
 	}
+	if (found)
+		return false;
+	mmgrab(mm);
+	rec->mm = mm;
+	list_add(&rec->node, &rv->mms);
+	return true;
 }
 
 static void cdev_revoke_drop_mms(struct list_head *list)
@@ -1180,13 +1337,10 @@ static int cdev_revoke_mmap(struct file *file, struct vm_area_struct *vma)
 		ret = 0;
 	}
 
-	mmgrab(vma->vm_mm);
-	rec->mm = vma->vm_mm;
 	spin_lock(&rv->lock);
-	cdev_revoke_prune_mms(rv, &done);
-	list_add(&rec->node, &rv->mms);
+	if (cdev_revoke_record_mm(rv, vma->vm_mm, rec, &done))
+		rec = NULL;
 	spin_unlock(&rv->lock);
-	rec = NULL;
 	cdev_revoke_drop_mms(&done);
 out:
 	cdev_revoke_leave(rv);
@@ -1198,6 +1352,7 @@ static int cdev_revoke_open(struct inode *inode, struct file *file)
 {
 	struct cdev_revoke *rv = file_rv(file);
 	struct cdev_revoke_file *cf;
+	bool revoked;
 	int ret = 0;
 
 	cf = kzalloc(sizeof(*cf), GFP_KERNEL);
@@ -1233,20 +1388,25 @@ static int cdev_revoke_open(struct inode *inode, struct file *file)
 	/*
 	 * Tracked only once open: kick_file never sees a half-open file.
 	 * The fence waits for this section, so revocation detaches the file
-	 * later, unless this ->open revoked its own device (see
-	 * cdev_revoke_break_active_protection()): then nobody would.
+	 * later, unless this ->open broke its protection and the device was
+	 * revoked meanwhile (see cdev_revoke_break_active_protection()): then
+	 * the driver must not be called again, not even for ->release.
 	 */
 	spin_lock(&rv->lock);
-	ret = -ENXIO;
-	if (likely(!rv->all_detached))
-		ret = rhashtable_insert_fast(&cdev_revoke_files, &cf->hnode,
-					     cdev_revoke_files_params);
+	revoked = rv->all_detached;
+	ret = revoked ? -ENXIO :
+	      rhashtable_insert_fast(&cdev_revoke_files, &cf->hnode,
+				     cdev_revoke_files_params);
 	if (likely(!ret)) {
 		list_add_tail(&cf->node, &rv->files);
 		cf = NULL;
 	}
 	spin_unlock(&rv->lock);
-	if (unlikely(cf) && rv->drv->release)
+	if (unlikely(revoked))
+		cdev_revoke_misuse(true,
+				   "->open succeeded on a device revoked meanwhile",
+				   rv->cdev);
+	else if (unlikely(ret) && rv->drv->release)
 		rv->drv->release(inode, file);
 out:
 	cdev_revoke_leave(rv);
@@ -1356,7 +1516,8 @@ static void cdev_revoke_build_fops(struct cdev_revoke *rv)
 }
 
 int __cdev_revoke_init(struct cdev *cdev, const struct cdev_revoke_info *info,
-		       const char *name, struct lock_class_key *key)
+		       unsigned int subclass, const char *name,
+		       struct lock_class_key *key)
 {
 	static const struct cdev_revoke_info defaults;
 	struct cdev_revoke *rv;
@@ -1380,6 +1541,7 @@ int __cdev_revoke_init(struct cdev *cdev, const struct cdev_revoke_info *info,
 	rv->poll_mask = rv->info->poll_mask ?: CDEV_REVOKE_DEFAULT_POLL_MASK;
 	rv->drv = cdev->ops;
 	rv->cdev = cdev;
+	rv->subclass = min_t(unsigned int, subclass, MAX_LOCKDEP_SUBCLASSES - 1);
 	init_waitqueue_head(&rv->wq);
 	spin_lock_init(&rv->lock);
 	INIT_LIST_HEAD(&rv->files);
@@ -1535,27 +1697,6 @@ static bool cdev_revoke_all_closed(struct cdev_revoke *rv)
  */
 void cdev_revoke(struct cdev *cdev)
 {
-	cdev_revoke_nested(cdev, 0);
-}
-EXPORT_SYMBOL_GPL(cdev_revoke);
-
-/**
- * cdev_revoke_nested - cdev_revoke() nested in a fence of the same class
- * @cdev: a cdev that opted in with cdev_revoke_init()
- * @subclass: lockdep subclass of the fence of @cdev
- *
- * Same as cdev_revoke().  The fences of all cdevs made revocable at one
- * cdev_revoke_init() call site share a lockdep class, so a file operation
- * of one of them that revokes another one (a partition deleted through
- * its parent device, say) looks like a self-revocation to lockdep.  Give
- * the inner revocation a subclass that reflects the nesting, as with
- * mutex_lock_nested().
- *
- * Context: Process context; sleeps.  Must not hold a lock that a file
- * operation of @cdev takes.
- */
-void cdev_revoke_nested(struct cdev *cdev, unsigned int subclass)
-{
 	struct cdev_revoke *rv = cdev->revoke;
 	unsigned long timeout;
 
@@ -1575,7 +1716,14 @@ void cdev_revoke_nested(struct cdev *cdev, unsigned int subclass)
 		return;
 	}
 	rv->revoking = true;
+	WRITE_ONCE(rv->revoker, current);
 	spin_unlock(&rv->lock);
+	/*
+	 * A concurrent caller returns as soon as it sees @rv->revoked, and
+	 * may then drop the last reference to @cdev, which frees @rv: keep
+	 * both until this caller is done with them.
+	 */
+	kobject_get(&cdev->kobj);
 	cdev_revoke_inject(rv, CDEV_REVOKE_PT_START);
 
 	if (rv->info->flags & CDEV_REVOKE_WAIT_CLOSE) {
@@ -1599,7 +1747,7 @@ void cdev_revoke_nested(struct cdev *cdev, unsigned int subclass)
 	cdev_revoke_kick_files(rv);
 
 	/* The fence. */
-	rwsem_acquire(&rv->dep_map, subclass, 0, _RET_IP_);
+	rwsem_acquire(&rv->dep_map, rv->subclass, 0, _RET_IP_);
 	if (cdev_revoke_users(rv))
 		lock_contended(&rv->dep_map, _RET_IP_);
 	wait_event(rv->wq, !cdev_revoke_users(rv));
@@ -1612,9 +1760,11 @@ void cdev_revoke_nested(struct cdev *cdev, unsigned int subclass)
 	cdev_revoke_detach_files(rv);
 	/* Concurrent callers return once they see this; pairs with above. */
 	smp_store_release(&rv->revoked, true);
+	cdev_revoke_inject(rv, CDEV_REVOKE_PT_PUBLISHED);
 	wake_up_all(&rv->wq);
+	kobject_put(&cdev->kobj);
 }
-EXPORT_SYMBOL_GPL(cdev_revoke_nested);
+EXPORT_SYMBOL_GPL(cdev_revoke);
 
 /**
  * cdev_revoke_pending - tell a long-running operation to give up
@@ -1640,13 +1790,19 @@ EXPORT_SYMBOL_GPL(cdev_revoke_pending);
  * cdev_revoke() waits for running operations, so an operation calling it
  * for its own device would wait for itself (and lockdep says so).  Such an
  * operation calls this first; it then no longer counts as running, and
- * must not rely on anything cdev_revoke() lets the driver free.  @file is
+ * must not rely on anything cdev_revoke() lets the driver free until
+ * cdev_revoke_unbreak_active_protection() says it may.  Meanwhile the
+ * device may be revoked, by this operation or by anybody else, and @file
  * detached like the other files of the device, so its ->release may run
  * before this operation returns.  Only the innermost level of nested
  * operations is dropped: an ->unlocked_ioctl reached through
  * compat_ptr_ioctl() cannot revoke its own device.  Pair with
- * cdev_revoke_unbreak_active_protection()
- * before returning.
+ * cdev_revoke_unbreak_active_protection() before returning.
+ *
+ * An ->open may break too (@file is then not tracked yet): if the device
+ * is revoked before the ->open returns, the open fails with -ENXIO and
+ * ->release is not called for @file, so the ->open must undo what it set
+ * up itself.
  */
 void cdev_revoke_break_active_protection(struct file *file)
 {
@@ -1662,19 +1818,41 @@ EXPORT_SYMBOL_GPL(cdev_revoke_break_active_protection);
  * cdev_revoke_unbreak_active_protection - undo the break before returning
  * @file: the file passed to cdev_revoke_break_active_protection()
  *
- * Restores the reference the shim drops when the operation returns.  As
- * for any operation that revocation interrupted, a negative return value
- * is replaced by the device's error; others reach userspace as is.
+ * Restores the reference the shim drops when the operation returns, and
+ * tells whether the operation is protected again.  If the device was
+ * revoked since the break, it is not: the driver may have freed its data,
+ * and the operation must return without touching it; the error it returns
+ * is replaced by the device's, as for any operation that revocation
+ * interrupted.  That is expected if the operation revoked the device
+ * itself; a revocation by another task while the protection was broken is
+ * reported once, as the driver has to be written for it.
+ *
+ * Return: true if the operation may go on using the driver's data; false
+ * if the device has been revoked.
  */
-void cdev_revoke_unbreak_active_protection(struct file *file)
+bool cdev_revoke_unbreak_active_protection(struct file *file)
 {
 	struct cdev_revoke *rv = file_rv(file);
+	bool live;
 
 	if (WARN_ON_ONCE(!cdev_revoke_is_shim(file)))
-		return;
-	/* Counted even if revoked meanwhile, to balance the shim's leave. */
+		return false;
+	/*
+	 * Counted whatever happened meanwhile, to balance the shim's leave;
+	 * otherwise as cdev_revoke_enter(): either a revocation that starts
+	 * now waits for this section, or the section sees the device dead.
+	 */
+	preempt_disable();
 	this_cpu_inc(*rv->users);
-	rwsem_acquire_read(&rv->dep_map, 0, 1, _RET_IP_);
+	live = !READ_ONCE(rv->dead);
+	preempt_enable();
+	rwsem_acquire_read(&rv->dep_map, rv->subclass, 1, _RET_IP_);
+	if (likely(live))
+		return true;
+	cdev_revoke_misuse(READ_ONCE(rv->revoker) != current,
+			   "revoked by another task while its protection was broken",
+			   rv->cdev);
+	return false;
 }
 EXPORT_SYMBOL_GPL(cdev_revoke_unbreak_active_protection);
 

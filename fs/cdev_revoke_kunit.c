@@ -12,11 +12,14 @@
 
 #include <kunit/test.h>
 #include <linux/completion.h>
+#include <linux/debug_locks.h>
 #include <linux/delay.h>
 #include <linux/eventpoll.h>
 #include <linux/file.h>
 #include <linux/kthread.h>
 #include <linux/mman.h>
+#include <linux/moduleparam.h>
+#include <linux/mmu_context.h>
 #include <linux/namei.h>
 #include <linux/random.h>
 #include <linux/uio.h>
@@ -27,6 +30,8 @@
 #define KT_IOC_PLAIN	0x4b01
 #define KT_IOC_PARK	0x4b02
 #define KT_IOC_SELF	0x4b03
+#define KT_IOC_BREAK	0x4b04
+#define KT_IOC_LOCK	0x4b05
 #define KT_PLAIN_RET	42
 #define KT_TIMEOUT	(10 * HZ)
 #define KT_MAGIC	0x5a17c0deU
@@ -56,6 +61,15 @@ struct kt_counts {
 	struct task_struct *revoker;
 	atomic_t released_by_revoke;
 	atomic_t faults;
+	/* i_cdev as seen by a parked ->open (kt_open_icdev) */
+	atomic_t icdev_reads;
+	atomic_t icdev_null;
+	atomic_t icdev_other;
+	/* one-shot rendezvous of tests whose driver data is gone meanwhile */
+	struct completion at;
+	struct completion go;
+	atomic_t hook_hits;
+	long unbroken;
 };
 
 /* The driver's private data: freed when the device is revoked. */
@@ -70,6 +84,9 @@ struct kt_drv {
 	struct cdev *cdev;
 	struct page *page;
 	bool mmap_by_fault;
+	bool probe_icdev;	/* ->open reads inode->i_cdev after its park */
+	bool open_self;		/* ->open revokes its own device */
+	wait_queue_head_t *wq2;	/* a second queue ->poll waits on, if set */
 };
 
 static struct kt_counts *kt_c;
@@ -118,10 +135,37 @@ static int kt_open(struct inode *inode, struct file *file)
 {
 	struct kt_drv *d = READ_ONCE(kt_d);
 
+	unsigned long end;
+	int ret;
+
 	kt_hit();
 	file->private_data = d;
 	atomic_inc(&kt_c->opens);
-	return kt_park(d);
+	if (d->open_self) {
+		cdev_revoke_break_active_protection(file);
+		cdev_revoke(d->cdev);
+		WRITE_ONCE(kt_c->revoked, true);
+		/* Wrong on purpose: must fail the open instead. */
+		if (!cdev_revoke_unbreak_active_protection(file))
+			return 0;
+		return -EINVAL;
+	}
+	ret = kt_park(d);
+	if (!d->probe_icdev)
+		return ret;
+	/* What container_of(inode->i_cdev, ...) in a driver's ->open reads. */
+	end = jiffies + HZ / 5;
+	while (time_before(jiffies, end)) {
+		struct cdev *c = READ_ONCE(inode->i_cdev);
+
+		atomic_inc(&kt_c->icdev_reads);
+		if (!c)
+			atomic_inc(&kt_c->icdev_null);
+		else if (c != d->cdev)
+			atomic_inc(&kt_c->icdev_other);
+		cpu_relax();
+	}
+	return ret;
 }
 
 static int kt_release(struct inode *inode, struct file *file)
@@ -164,6 +208,9 @@ static ssize_t kt_write_iter(struct kiocb *iocb, struct iov_iter *from)
 	return n;
 }
 
+/* Taken by a method and held by a revoker in the lockdep cases. */
+static DEFINE_MUTEX(kt_lockdep_mutex);
+
 static long kt_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct kt_drv *d = file->private_data;
@@ -177,8 +224,23 @@ static long kt_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case KT_IOC_SELF:
 		cdev_revoke_break_active_protection(file);
 		cdev_revoke(d->cdev);
-		cdev_revoke_unbreak_active_protection(file);
+		if (cdev_revoke_unbreak_active_protection(file))
+			return -EINVAL;		/* still live? */
 		return 7;
+	case KT_IOC_BREAK:
+		/* Sleeps unprotected; @d may be freed meanwhile. */
+		cdev_revoke_break_active_protection(file);
+		complete(&kt_c->at);
+		wait_for_completion_timeout(&kt_c->go, KT_TIMEOUT);
+		if (!cdev_revoke_unbreak_active_protection(file))
+			return -EIO;
+		/* Back in the driver: its data must still be there. */
+		kt_hit();
+		return 5;
+	case KT_IOC_LOCK:
+		mutex_lock(&kt_lockdep_mutex);
+		mutex_unlock(&kt_lockdep_mutex);
+		return 0;
 	}
 	return -ENOTTY;
 }
@@ -189,6 +251,8 @@ static __poll_t kt_poll(struct file *file, poll_table *pt)
 
 	kt_hit();
 	poll_wait(file, &d->wq, pt);
+	if (d->wq2)
+		poll_wait(file, d->wq2, pt);
 	if (kt_park(d))
 		return EPOLLERR;
 	return READ_ONCE(d->mask);
@@ -343,13 +407,16 @@ static int kt_init(struct kunit *test)
 		return err;
 	}
 	kt_c = &ctx->counts;
+	init_completion(&kt_c->at);
+	init_completion(&kt_c->go);
 	test->priv = ctx;
 	return 0;
 }
 
 /* Register a fresh revocable device at the fixture's dev_t. */
-static struct kt_drv *kt_register(struct kunit *test,
-				  const struct cdev_revoke_info *info)
+static struct kt_drv *kt_register_nested(struct kunit *test,
+					 const struct cdev_revoke_info *info,
+					 unsigned int subclass)
 {
 	struct kt_ctx *ctx = test->priv;
 	struct kt_drv *d;
@@ -367,13 +434,19 @@ static struct kt_drv *kt_register(struct kunit *test,
 	cdev = cdev_alloc();
 	KUNIT_ASSERT_NOT_NULL(test, cdev);
 	cdev->ops = &kt_fops;
-	KUNIT_ASSERT_EQ(test, cdev_revoke_init(cdev, info), 0);
+	KUNIT_ASSERT_EQ(test, cdev_revoke_init_nested(cdev, info, subclass), 0);
 	KUNIT_ASSERT_EQ(test, cdev_add(cdev, ctx->devt, 1), 0);
 	d->cdev = cdev;
 	ctx->cdev = cdev;
 	kt_c->revoked = false;
 	WRITE_ONCE(kt_d, d);
 	return d;
+}
+
+static struct kt_drv *kt_register(struct kunit *test,
+				  const struct cdev_revoke_info *info)
+{
+	return kt_register_nested(test, info, 0);
 }
 
 /* What a driver's remove does: revoke, delete, free private data. */
@@ -875,7 +948,9 @@ struct kt_poller {
 	poll_table pt;
 	wait_queue_entry_t wait;
 	wait_queue_head_t *whead;
+	bool exclusive;		/* queued as EPOLLEXCLUSIVE does */
 	int wakes;
+	int sync;		/* wake flags seen */
 	__poll_t key;
 };
 
@@ -885,8 +960,9 @@ static int kt_poller_wake(wait_queue_entry_t *wait, unsigned int mode,
 	struct kt_poller *p = container_of(wait, struct kt_poller, wait);
 
 	p->wakes++;
+	p->sync |= sync;
 	p->key |= key_to_poll(key);
-	return 0;
+	return 1;
 }
 
 static void kt_poller_queue(struct file *file, wait_queue_head_t *whead,
@@ -894,9 +970,14 @@ static void kt_poller_queue(struct file *file, wait_queue_head_t *whead,
 {
 	struct kt_poller *p = container_of(pt, struct kt_poller, pt);
 
+	if (p->whead)		/* polled again: queued already */
+		return;
 	p->whead = whead;
 	init_waitqueue_func_entry(&p->wait, kt_poller_wake);
-	add_wait_queue(whead, &p->wait);
+	if (p->exclusive)
+		add_wait_queue_exclusive(whead, &p->wait);
+	else
+		add_wait_queue(whead, &p->wait);
 }
 
 /*
@@ -1232,6 +1313,520 @@ static void kt_mmap_desc(const bool *by_fault, char *desc)
 
 KUNIT_ARRAY_PARAM(kt_mmap, kt_mmap_kinds, kt_mmap_desc);
 
+/*
+ * Hardening cases.  Each reproduces a hole found by review; see
+ * Documentation/driver-api/cdev_revoke.rst for the rule it checks.
+ */
+
+/* Loops opens of the node until told to stop (kt_open_icdev). */
+struct kt_opener {
+	bool stop;
+	int opens;
+	int refused;
+	struct completion done;
+};
+
+static int kt_opener_fn(void *arg)
+{
+	struct kt_opener *o = arg;
+
+	while (!READ_ONCE(o->stop)) {
+		struct file *file = filp_open(KT_PATH, O_RDWR, 0);
+
+		o->opens++;
+		if (IS_ERR(file))
+			o->refused += PTR_ERR(file) == -ENXIO;
+		else
+			kt_close(file);
+		cond_resched();
+	}
+	complete(&o->done);
+	return 0;
+}
+
+static bool kt_rv_dead(struct cdev *cdev)
+{
+	int i;
+
+	for (i = 0; i < 500 && !READ_ONCE(cdev->revoke->dead); i++)
+		msleep(20);
+	return READ_ONCE(cdev->revoke->dead);
+}
+
+/*
+ * A driver's ->open that is still running when its device is revoked
+ * reads inode->i_cdev (container_of() of it, as TPM and switchtec do)
+ * while other tasks open the same node: it must never see NULL.
+ */
+static void kt_open_icdev(struct kunit *test)
+{
+	struct kt_call call = { .op = KT_OP_OPEN }, rev = { .op = KT_OP_REVOKE };
+	struct kt_opener o = {};
+	struct task_struct *t;
+	struct kt_drv *d;
+
+	if (num_online_cpus() < 2)
+		kunit_skip(test, "needs two CPUs");
+	d = kt_register(test, &kt_info);
+	d->park = KT_PARK_GATE;
+	d->probe_icdev = true;
+	kt_start(test, &call);
+	KUNIT_ASSERT_TRUE(test, kt_parked(d));
+	rev.cdev = d->cdev;
+	kt_start(test, &rev);
+	KUNIT_ASSERT_TRUE(test, kt_rv_dead(d->cdev));
+
+	init_completion(&o.done);
+	t = kthread_run(kt_opener_fn, &o, "kt_opener");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+	complete_all(&d->gate);		/* the parked ->open reads i_cdev */
+	KUNIT_ASSERT_TRUE(test, kt_wait(&call, KT_TIMEOUT));
+	KUNIT_ASSERT_TRUE(test, kt_wait(&rev, KT_TIMEOUT));
+	WRITE_ONCE(o.stop, true);
+	wait_for_completion(&o.done);
+
+	kunit_info(test, "%d i_cdev reads during %d opens: %d NULL, %d other\n",
+		   atomic_read(&kt_c->icdev_reads), o.opens,
+		   atomic_read(&kt_c->icdev_null),
+		   atomic_read(&kt_c->icdev_other));
+	KUNIT_EXPECT_GT(test, o.opens, 0);
+	KUNIT_EXPECT_EQ(test, o.refused, o.opens);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->icdev_null), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->icdev_other), 0);
+	KUNIT_EXPECT_EQ(test, call.ret, 0);
+	kt_unregister(test, d);
+	kt_close(call.file);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->releases), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->after_revoke), 0);
+}
+
+/* Parks the first fault that gets past the section until told to go. */
+static void kt_fault_hook(struct cdev_revoke *rv, enum cdev_revoke_point pt)
+{
+	if (pt != CDEV_REVOKE_PT_FAULT || atomic_inc_return(&kt_c->hook_hits) > 1)
+		return;
+	complete(&kt_c->at);
+	wait_for_completion_timeout(&kt_c->go, KT_TIMEOUT);
+}
+
+struct kt_fault {
+	struct mm_struct *mm;
+	unsigned long addr;
+	u32 val;
+	unsigned long left;
+	struct completion done;
+};
+
+/* A user access to the mapping from a kthread on the test's mm. */
+static int kt_fault_fn(void *arg)
+{
+	struct kt_fault *f = arg;
+
+	kthread_use_mm(f->mm);
+	f->left = copy_from_user(&f->val, (void __user *)f->addr,
+				 sizeof(f->val));
+	kthread_unuse_mm(f->mm);
+	complete(&f->done);
+	return 0;
+}
+
+/*
+ * A fault whose ->fault returned its page before revoke drained must not
+ * map it after revoke returned: the access gets SIGBUS (here: the copy
+ * fails), never the page of a driver that has freed it.
+ */
+static void kt_fault_after_drain(struct kunit *test)
+{
+	struct kt_drv *d = kt_register(test, &kt_info);
+	struct file *file = kt_open_file(test);
+	struct kt_fault f = {};
+	struct task_struct *t;
+	u32 v = 0;
+
+	d->mmap_by_fault = true;
+	f.addr = kunit_vm_mmap(test, file, 0, PAGE_SIZE, PROT_READ, MAP_SHARED, 0);
+	KUNIT_ASSERT_NE_MSG(test, f.addr, 0, "mmap of the device failed");
+	KUNIT_ASSERT_FALSE(test, IS_ERR_VALUE(f.addr));
+	f.mm = current->mm;
+	init_completion(&f.done);
+	WRITE_ONCE(cdev_revoke_test_hook, kt_fault_hook);
+	t = kthread_run(kt_fault_fn, &f, "kt_fault");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&kt_c->at, KT_TIMEOUT));
+
+	kt_unregister(test, d);		/* frees the driver's page */
+	complete(&kt_c->go);
+	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&f.done, KT_TIMEOUT));
+	WRITE_ONCE(cdev_revoke_test_hook, NULL);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->faults), 1);
+	KUNIT_EXPECT_NE_MSG(test, f.left, 0UL,
+			    "the fault mapped the page after revoke returned");
+	/* Nothing maps the page now, and no fault reaches the driver. */
+	KUNIT_EXPECT_NE(test, copy_from_user(&v, (void __user *)f.addr, sizeof(v)), 0);
+	KUNIT_EXPECT_NE(test, v, KT_MAGIC);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->faults), 1);
+	vm_munmap(f.addr, PAGE_SIZE);
+	kt_close(file);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->after_revoke), 0);
+}
+
+static long kt_mms(struct cdev_revoke *rv)
+{
+	long n;
+
+	spin_lock(&rv->lock);
+	n = list_count_nodes(&rv->mms);
+	spin_unlock(&rv->lock);
+	return n;
+}
+
+/*
+ * mmap() and munmap() in a loop by one process keep at most one record of
+ * its mm, and the cost of an mmap does not grow with the number of cycles
+ * (reported, not asserted).
+ */
+static void kt_mmap_records(struct kunit *test)
+{
+	const int cycles = 10000, window = 1000;
+	struct kt_drv *d = kt_register(test, &kt_info);
+	struct file *file = kt_open_file(test);
+	struct cdev_revoke *rv = file_rv(file);
+	u64 t0 = 0, first = 0, last = 0;
+	unsigned long addr;
+	int i;
+
+	d->mmap_by_fault = true;
+	/* Gives the test a user mm. */
+	addr = kunit_vm_mmap(test, file, 0, PAGE_SIZE, PROT_READ, MAP_SHARED, 0);
+	KUNIT_ASSERT_FALSE(test, IS_ERR_VALUE(addr));
+	for (i = 0; i < cycles; i++) {
+		if (i == 0 || i == cycles - window)
+			t0 = ktime_get_ns();
+		addr = vm_mmap(file, 0, PAGE_SIZE, PROT_READ, MAP_SHARED, 0);
+		KUNIT_ASSERT_FALSE(test, IS_ERR_VALUE(addr));
+		vm_munmap(addr, PAGE_SIZE);
+		if (i == window - 1)
+			first = ktime_get_ns() - t0;
+		if (i == cycles - 1)
+			last = ktime_get_ns() - t0;
+	}
+	kunit_info(test, "%d cycles: %ld mm records; mmap+munmap %llu ns first %d, %llu ns last %d\n",
+		   cycles, kt_mms(rv), div_u64(first, window), window,
+		   div_u64(last, window), window);
+	KUNIT_EXPECT_LE(test, kt_mms(rv), 1L);
+	kt_unregister(test, d);
+	KUNIT_EXPECT_EQ(test, kt_mms(rv), 0L);
+	kt_close(file);
+}
+
+/*
+ * Re-plug through an unlinked node: a file of the old device reopened
+ * through its path (what /proc/self/fd/N or an O_PATH fd does) must not
+ * reach the new device at that dev_t.  A node that is still linked does.
+ */
+#define KT_PATH2	"/cdev_revoke_kunit_2"
+
+static void kt_replug_unlinked(struct kunit *test)
+{
+	struct kt_ctx *ctx = test->priv;
+	struct kt_drv *d1, *d2;
+	struct file *gone, *linked, *re;
+	struct path parent;
+	struct dentry *dentry;
+	int err;
+
+	d1 = kt_register(test, &kt_info);
+	dentry = kern_path_create(AT_FDCWD, KT_PATH2, &parent, 0);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(dentry));
+	err = vfs_mknod(mnt_idmap(parent.mnt), d_inode(parent.dentry), dentry,
+			S_IFCHR | 0666, ctx->devt);
+	done_path_create(&parent, dentry);
+	KUNIT_ASSERT_EQ(test, err, 0);
+	gone = filp_open(KT_PATH2, O_RDWR, 0);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(gone));
+	linked = kt_open_file(test);
+	KUNIT_ASSERT_EQ(test, do_unlinkat(AT_FDCWD, getname_kernel(KT_PATH2)), 0);
+	KUNIT_EXPECT_EQ(test, file_inode(gone)->i_nlink, 0U);
+
+	kt_unregister(test, d1);
+	d2 = kt_register(test, &kt_info);
+	re = dentry_open(&gone->f_path, O_RDWR, current_cred());
+	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(re), -ENXIO);
+	if (!IS_ERR(re)) {
+		KUNIT_EXPECT_PTR_NE(test, re->private_data, d2);
+		kt_close(re);
+	}
+	re = dentry_open(&linked->f_path, O_RDWR, current_cred());
+	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(re), 0);
+	if (!IS_ERR(re)) {
+		KUNIT_EXPECT_PTR_EQ(test, re->private_data, d2);
+		kt_close(re);
+	}
+	kt_close(gone);
+	kt_close(linked);
+	kt_unregister(test, d2);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->after_revoke), 0);
+}
+
+/* An ioctl that breaks its protection and sleeps (KT_IOC_BREAK). */
+static int kt_break_fn(void *arg)
+{
+	struct kt_call *c = arg;
+
+	c->ret = c->file->f_op->unlocked_ioctl(c->file, KT_IOC_BREAK, 0);
+	c->seq = kt_seq();
+	complete(&c->done);
+	return 0;
+}
+
+/*
+ * A method that broke its protection and slept while its device was
+ * revoked by somebody else learns it at unbreak and does not touch the
+ * driver's data again.
+ */
+static void kt_unbreak_revoked(struct kunit *test)
+{
+	struct kt_drv *d = kt_register(test, &kt_info);
+	struct file *file = kt_open_file(test);
+	struct kt_call call = { .op = KT_OP_IOCTL, .file = file };
+
+	init_completion(&call.done);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(kthread_run(kt_break_fn, &call, "kt_break")));
+	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&kt_c->at, KT_TIMEOUT));
+	kt_unregister(test, d);		/* does not wait for the broken ioctl */
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->releases), 1);
+	complete(&kt_c->go);
+	KUNIT_ASSERT_TRUE(test, kt_wait(&call, KT_TIMEOUT));
+	KUNIT_EXPECT_EQ(test, call.ret, -ENODEV);
+	KUNIT_EXPECT_EQ(test, cdev_revoke_users(file_rv(file)), 0L);
+	kt_close(file);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->releases), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->after_revoke), 0);
+}
+
+/*
+ * An ->open that revokes its own device gets no ->release after the
+ * revocation: the open fails, and the driver is not called again.
+ */
+static void kt_open_revokes_self(struct kunit *test)
+{
+	struct kt_drv *d = kt_register(test, &kt_info);
+	struct file *file;
+
+	d->open_self = true;
+	file = filp_open(KT_PATH, O_RDWR, 0);
+	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(file), -ENXIO);
+	if (!IS_ERR(file))
+		kt_close(file);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->opens), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->releases), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->after_revoke), 0);
+	kt_unregister(test, d);
+}
+
+/*
+ * A forwarding entry that cannot be allocated must not leave the poller
+ * asleep for good: the poll reports an error condition at once.
+ */
+static void kt_poll_nomem(struct kunit *test)
+{
+	struct kt_drv *d = kt_register(test, &kt_info);
+	struct file *file = kt_open_file(test);
+	struct kt_poller p = {};
+	wait_queue_head_t wq2;
+	unsigned int mask;
+
+	init_waitqueue_head(&wq2);
+	d->wq2 = &wq2;
+	d->mask = 0;
+	init_poll_funcptr(&p.pt, kt_poller_queue);
+	atomic_set(&cdev_revoke_test_nomem, 1);	/* d->wq's forwarder */
+	mask = kt_poll_mask(file, &p.pt);
+	atomic_set(&cdev_revoke_test_nomem, 0);
+	KUNIT_ASSERT_NOT_NULL(test, p.whead);
+	/* Would not be woken through d->wq: must not go to sleep. */
+	KUNIT_EXPECT_TRUE_MSG(test, mask & KT_MASK(EPOLLERR),
+			      "poll mask %#x without a forwarder on one queue", mask);
+	/* The next poll gets both forwarders and reports the driver's mask. */
+	KUNIT_EXPECT_EQ(test, kt_poll_mask(file, &p.pt), 0U);
+	wake_up_poll(&d->wq, EPOLLIN);
+	KUNIT_EXPECT_EQ(test, p.wakes, 1);
+	kt_unregister(test, d);
+	remove_wait_queue(p.whead, &p.wait);
+	kt_close(file);
+}
+
+static long kt_pollers_listed(struct file *file)
+{
+	struct cdev_revoke_file *cf = cdev_revoke_lookup(file);
+	long n;
+
+	spin_lock(&cf->lock);
+	n = list_count_nodes(&cf->pollers);
+	spin_unlock(&cf->lock);
+	return n;
+}
+
+/*
+ * A driver that frees a polled queue while the device lives calls
+ * wake_up_pollfree(): the forwarding entry goes, and is not kept listed
+ * until the file is closed.
+ */
+static void kt_poll_pollfree(struct kunit *test)
+{
+	struct kt_drv *d = kt_register(test, &kt_info);
+	struct file *file = kt_open_file(test);
+	struct kt_poller p = {};
+	int i;
+
+	init_poll_funcptr(&p.pt, kt_poller_queue);
+	for (i = 0; i < 100; i++) {
+		wait_queue_head_t *q = kmalloc(sizeof(*q), GFP_KERNEL);
+
+		KUNIT_ASSERT_NOT_NULL(test, q);
+		init_waitqueue_head(q);
+		d->wq2 = q;
+		kt_poll_mask(file, &p.pt);
+		d->wq2 = NULL;
+		wake_up_pollfree(q);
+		kfree_rcu_mightsleep(q);
+	}
+	KUNIT_EXPECT_GE(test, p.wakes, 100);
+	KUNIT_EXPECT_LE(test, kt_pollers_listed(file), 2L);
+	kt_unregister(test, d);
+	remove_wait_queue(p.whead, &p.wait);
+	kt_close(file);
+}
+
+/*
+ * Forwarded wake-ups keep the driver's meaning: every non-exclusive
+ * waiter wakes on a wake_up_all(), at least one EPOLLEXCLUSIVE waiter does,
+ * and a sync wake-up stays a sync wake-up.
+ */
+static void kt_poll_forwarding(struct kunit *test)
+{
+	struct kt_drv *d = kt_register(test, &kt_info);
+	struct file *file = kt_open_file(test);
+	struct kt_poller p[4] = {};
+	int i, excl = 0;
+
+	d->mask = 0;
+	for (i = 0; i < 4; i++) {
+		p[i].exclusive = i >= 2;
+		init_poll_funcptr(&p[i].pt, kt_poller_queue);
+		KUNIT_EXPECT_EQ(test, kt_poll_mask(file, &p[i].pt), 0U);
+	}
+	wake_up_all(&d->wq);
+	for (i = 0; i < 2; i++)
+		KUNIT_EXPECT_EQ(test, p[i].wakes, 1);
+	for (i = 2; i < 4; i++)
+		excl += p[i].wakes;
+	KUNIT_EXPECT_GE(test, excl, 1);
+
+	p[0].sync = 0;
+	wake_up_interruptible_sync_poll(&d->wq, EPOLLIN);
+	KUNIT_EXPECT_NE_MSG(test, p[0].sync, 0, "a sync wake-up lost its hint");
+	kt_unregister(test, d);
+	for (i = 0; i < 4; i++)
+		remove_wait_queue(p[i].whead, &p[i].wait);
+	kt_close(file);
+}
+
+/*
+ * The second revoker, run from inside the first one between its "revoked"
+ * and its wake-up: it returns at once, and the remove path goes on to
+ * delete the cdev, whose last reference that is.
+ */
+static int kt_tail_fn(void *arg)
+{
+	struct kt_drv *d = READ_ONCE(kt_d);
+
+	cdev_revoke(d->cdev);
+	WRITE_ONCE(kt_c->revoked, true);
+	cdev_del(d->cdev);
+	WRITE_ONCE(kt_d, NULL);
+	__free_page(d->page);
+	kfree(d);
+	complete(&kt_c->go);
+	return 0;
+}
+
+static void kt_tail_hook(struct cdev_revoke *rv, enum cdev_revoke_point pt)
+{
+	struct task_struct *t;
+
+	if (pt != CDEV_REVOKE_PT_PUBLISHED || atomic_inc_return(&kt_c->hook_hits) > 1)
+		return;
+	t = kthread_run(kt_tail_fn, NULL, "kt_tail");
+	if (!IS_ERR(t))
+		wait_for_completion_timeout(&kt_c->go, KT_TIMEOUT);
+}
+
+/*
+ * A concurrent revoker returns as soon as the first one has published its
+ * result, and may then let the cdev go, revocation state and all: the
+ * first one must not touch that state after it published (KASAN reports
+ * the access here, in the test's own thread, if it does).
+ */
+static void kt_revoke_tail(struct kunit *test)
+{
+	struct kt_ctx *ctx = test->priv;
+	struct kt_drv *d = kt_register(test, &kt_info);
+
+	WRITE_ONCE(cdev_revoke_test_hook, kt_tail_hook);
+	cdev_revoke(d->cdev);
+	WRITE_ONCE(cdev_revoke_test_hook, NULL);
+	ctx->cdev = NULL;
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->hook_hits), 1);
+	KUNIT_EXPECT_NULL(test, READ_ONCE(kt_d));
+}
+
+/*
+ * Lockdep: revoking while holding a lock that a method of the device
+ * takes is a deadlock, for a plain and for a nested revocation alike.
+ * Lockdep reports once per boot and is off after that, so these cases
+ * only run in boots of their own (scripts/lockdep-check.sh), which expect
+ * exactly this report.
+ */
+static bool kt_lockdep_boot;
+module_param_named(lockdep_test, kt_lockdep_boot, bool, 0444);
+
+static void kt_lockdep_case(struct kunit *test, unsigned int subclass)
+{
+	struct kt_drv *d;
+	struct file *file;
+
+	if (!IS_ENABLED(CONFIG_PROVE_LOCKING))
+		kunit_skip(test, "needs CONFIG_PROVE_LOCKING");
+	if (!kt_lockdep_boot)
+		kunit_skip(test, "run by boots of their own (cdev_revoke.lockdep_test=1)");
+	KUNIT_ASSERT_TRUE_MSG(test, debug_locks, "lockdep is already off");
+	d = kt_register_nested(test, &kt_info, subclass);
+	file = kt_open_file(test);
+	/* A method takes the mutex inside the fence... */
+	KUNIT_EXPECT_EQ(test, file->f_op->unlocked_ioctl(file, KT_IOC_LOCK, 0), 0L);
+	pr_info("cdev_revoke_kunit: revoking (subclass %u) under kt_lockdep_mutex: lockdep must report it\n",
+		subclass);
+	/* ...and the revoker holds it while it waits for the fence. */
+	mutex_lock(&kt_lockdep_mutex);
+	cdev_revoke(d->cdev);
+	mutex_unlock(&kt_lockdep_mutex);
+	KUNIT_EXPECT_FALSE_MSG(test, debug_locks,
+			       "no lockdep report for a revocation under a lock its methods take");
+	kt_unregister(test, d);
+	kt_close(file);
+}
+
+static void kt_lockdep_plain(struct kunit *test)
+{
+	kt_lockdep_case(test, 0);
+}
+
+static void kt_lockdep_nested(struct kunit *test)
+{
+	kt_lockdep_case(test, 1);
+}
+
 static struct kunit_case cdev_revoke_test_cases[] = {
 	KUNIT_CASE(kt_shim_table),
 	KUNIT_CASE(kt_after_revoke),
@@ -1251,6 +1846,16 @@ static struct kunit_case cdev_revoke_test_cases[] = {
 	KUNIT_CASE(kt_wait_close),
 	KUNIT_CASE(kt_wait_timeout),
 	KUNIT_CASE_PARAM(kt_mmap_zap, kt_mmap_gen_params),
+	KUNIT_CASE(kt_open_icdev),
+	KUNIT_CASE(kt_fault_after_drain),
+	KUNIT_CASE_SLOW(kt_mmap_records),
+	KUNIT_CASE(kt_replug_unlinked),
+	KUNIT_CASE(kt_unbreak_revoked),
+	KUNIT_CASE(kt_open_revokes_self),
+	KUNIT_CASE(kt_poll_nomem),
+	KUNIT_CASE(kt_poll_pollfree),
+	KUNIT_CASE(kt_poll_forwarding),
+	KUNIT_CASE(kt_revoke_tail),
 	{}
 };
 
@@ -1261,4 +1866,17 @@ static struct kunit_suite cdev_revoke_test_suite = {
 	.test_cases = cdev_revoke_test_cases,
 };
 
-kunit_test_suite(cdev_revoke_test_suite);
+static struct kunit_case cdev_revoke_lockdep_cases[] = {
+	KUNIT_CASE(kt_lockdep_plain),
+	KUNIT_CASE(kt_lockdep_nested),
+	{}
+};
+
+static struct kunit_suite cdev_revoke_lockdep_suite = {
+	.name = "cdev_revoke_lockdep",
+	.init = kt_init,
+	.exit = kt_exit,
+	.test_cases = cdev_revoke_lockdep_cases,
+};
+
+kunit_test_suites(&cdev_revoke_test_suite, &cdev_revoke_lockdep_suite);

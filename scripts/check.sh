@@ -19,14 +19,14 @@ stage_rc() { # stage NAME CMD...
 	return $rc
 }
 echo "base: Debian $BASE_PKG $(dpkg-query -W -f='${Version}' "$BASE_PKG" 2>/dev/null || echo 'not installed')"
-rm -f "$RES"/kunit-uml.tap "$RES"/kunit-x86_64.tap "$RES"/vm/selftests.tap "$RES"/vm-control.tap "$SUM"
+rm -f "$RES"/kunit-uml.tap "$RES"/kunit-x86_64.tap "$RES"/vm/selftests.tap "$RES"/vm-control.tap "$RES"/vm-lockdep.tap "$SUM"
 
 summary() {
 	local P=0 F=0 S=0 line f
 	{
 		echo "cdev_revoke make check, $(date -u '+%Y-%m-%d %H:%M UTC'), $(($(date +%s) - T0)) s"
 		[ -d "$LINUX/.git" ] && base_version
-		for f in kunit-uml.tap kunit-x86_64.tap vm/selftests.tap vm-control.tap; do
+		for f in kunit-uml.tap kunit-x86_64.tap vm/selftests.tap vm-control.tap vm-lockdep.tap; do
 			line=$(python3 "$REPO/scripts/ktap.py" count --json "$RES/$f" | python3 -c '
 import json,sys
 r=json.load(sys.stdin)[0]
@@ -38,7 +38,7 @@ print(r["passed"], r["failed"], r["skipped"], "; ".join(r["errors"]))')
 		done
 		for e in "${extra[@]}"; do echo "  FAILURE: $e"; done
 		F=$((F + ${#extra[@]}))
-		echo "(counted: leaf KUnit cases of UML + x86_64, parameterised cases per parameter, kselftest cases, and the optin=0 control; skipped: $S)"
+		echo "(counted: leaf KUnit cases of UML + x86_64, parameterised cases per parameter, kselftest cases, the optin=0 control and the two lockdep boots; skipped: $S)"
 		echo "$P passed, $F failed"
 	} | tee "$SUM"
 	# F was counted in the pipeline's subshell: the verdict is the summary's last line

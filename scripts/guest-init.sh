@@ -2,7 +2,7 @@
 # PID 1 of the test VM. The root filesystem is the host's / (9p, read-only); the writable results
 # share (9p tag "results") is mounted over the host path given by cdev_results=, so the host sees
 # the files at the same path. Kernel command line parameters (passed to us as environment):
-#   cdev_mode=tests|demo|bench|control|probe   cdev_results=/abs/path   cdev_tests=/abs/path/of/list
+#   cdev_mode=tests|demo|bench|control|lockdep|probe   cdev_results=/abs/path   cdev_tests=/abs/path/of/list
 #   cdev_demo=/abs/path/of/cdevtest   cdev_control=/abs/path/of/revoke_control   cdev_repo=/abs/path/of/the/repo
 #   cdev_bench=/abs/path/of/cdev_revoke_bench   cdev_bench_ko=/abs/path/of/test_cdev_revoke_bench.ko
 #   cdev_bench_quick=1 (a short run)

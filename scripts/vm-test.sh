@@ -6,13 +6,14 @@
 #   build/results/vm/selftests.tap kselftest TAP written by the guest
 #   build/results/vm/kmemleak.txt  kmemleak report after two explicit scans
 #   build/results/vm-control.tap   the optin=0 control (scripts/control-check.sh): KTAP, 1 case
+#   build/results/vm-lockdep.tap   the lockdep cases, one boot each (scripts/lockdep-check.sh)
 # env: FALLBACK=1 replaces the project-only KUnit symbol by CONFIG_LIST_KUNIT_TEST (harness testing)
 set -uo pipefail
 . "$(dirname "$0")/common.sh"
 B=$OUT/vm
 ST=$OUT/selftests/cdev_revoke
 mkdir -p "$RES/vm" "$OUT/frag"
-rm -f "$RES/vm-console.log" "$RES/kunit-x86_64.tap" "$RES"/vm/*.tap "$RES/vm-splat.txt" "$RES/vm-control.tap"
+rm -f "$RES/vm-console.log" "$RES/kunit-x86_64.tap" "$RES"/vm/*.tap "$RES/vm-splat.txt" "$RES/vm-control.tap" "$RES/vm-lockdep.tap"
 [ -d "$LINUX/.git" ] || die "build/linux missing: run make tree"
 rc=0
 
@@ -73,4 +74,6 @@ fi
 # test driver loaded with optin=0 on the same kernel; open, unbind, ioctl. Passes only if KASAN
 # reports the use-after-free in the driver. KUnit is not run again (kunit.enable=0).
 "$REPO/scripts/control-check.sh" "$B/arch/x86/boot/bzImage" "$ST/revoke_control" || rc=1
+# Lockdep turns itself off after one report: the lockdep cases run in boots of their own.
+"$REPO/scripts/lockdep-check.sh" "$B/arch/x86/boot/bzImage" || rc=1
 exit $rc

@@ -58,7 +58,8 @@ struct cdev_revoke_info {
 };
 
 int __cdev_revoke_init(struct cdev *cdev, const struct cdev_revoke_info *info,
-		       const char *name, struct lock_class_key *key);
+		       unsigned int subclass, const char *name,
+		       struct lock_class_key *key);
 
 /**
  * cdev_revoke_init - make a character device revocable
@@ -76,18 +77,36 @@ int __cdev_revoke_init(struct cdev *cdev, const struct cdev_revoke_info *info,
  * Return: 0, -ENOMEM, or -EBUSY (and a warning) if @cdev is already live or
  * already revocable.
  */
-#define cdev_revoke_init(cdev, info)					\
+#define cdev_revoke_init(cdev, info)	cdev_revoke_init_nested(cdev, info, 0)
+
+/**
+ * cdev_revoke_init_nested - make a character device revocable, nested
+ * @cdev: as for cdev_revoke_init()
+ * @info: as for cdev_revoke_init()
+ * @subclass: lockdep subclass of the fence of @cdev
+ *
+ * Same as cdev_revoke_init().  The fences of all cdevs made revocable at
+ * one call site share a lockdep class, so a file operation of one of them
+ * that revokes another one (a partition deleted through an ioctl of its
+ * parent, say) looks like a self-revocation to lockdep.  Give each such
+ * device a subclass that reflects its depth, as with mutex_lock_nested():
+ * its file operations and its revocation then both use that subclass, so
+ * lockdep checks the nesting instead of being blind to it.
+ *
+ * Return: as for cdev_revoke_init().
+ */
+#define cdev_revoke_init_nested(cdev, info, subclass)			\
 ({									\
 	static struct lock_class_key __cdev_revoke_key;			\
 									\
-	__cdev_revoke_init((cdev), (info), #cdev, &__cdev_revoke_key);	\
+	__cdev_revoke_init((cdev), (info), (subclass), #cdev,		\
+			   &__cdev_revoke_key);				\
 })
 
 void cdev_revoke(struct cdev *cdev);
-void cdev_revoke_nested(struct cdev *cdev, unsigned int subclass);
 bool cdev_revoke_pending(const struct file *file);
 void cdev_revoke_break_active_protection(struct file *file);
-void cdev_revoke_unbreak_active_protection(struct file *file);
+bool __must_check cdev_revoke_unbreak_active_protection(struct file *file);
 const struct file_operations *cdev_revoke_real_fops(const struct file *file);
 
 /**

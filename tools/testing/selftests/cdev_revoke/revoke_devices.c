@@ -27,6 +27,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -530,6 +531,132 @@ TEST_F(dev, stale_fd_after_rebind)
 	EXPECT_EQ(ENODEV, errno);
 	close(old);
 	close(fresh);
+}
+
+/*
+ * mknod nodes that outlive the device: an unprivileged holder of a file
+ * on a 0666 node that has been unlinked cannot reach the device bound
+ * again at its dev_t by reopening it through /proc/self/fd (the new
+ * device's own node is root-only); a node that is still linked can.
+ */
+TEST_F(dev, unlinked_node_after_rebind)
+{
+	const char *gone = "/tmp/tcr_unlinked", *kept = "/tmp/tcr_linked";
+	int to_child[2], to_parent[2], res[2] = { -1, -1 }, status;
+	struct stat st, st_new;
+	char node[300], c;
+	pid_t pid;
+
+	ASSERT_EQ(0, stat(self->node, &st));
+	unlink(gone);
+	unlink(kept);
+	ASSERT_EQ(0, mknod(gone, S_IFCHR | 0666, st.st_rdev));
+	ASSERT_EQ(0, mknod(kept, S_IFCHR | 0666, st.st_rdev));
+	ASSERT_EQ(0, chmod(gone, 0666));	/* past the umask */
+	ASSERT_EQ(0, chmod(kept, 0666));
+	ASSERT_EQ(0, pipe(to_child));
+	ASSERT_EQ(0, pipe(to_parent));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		char path[64];
+		int fds[2], i;
+
+		if (setgid(65534) || setuid(65534))
+			_exit(2);
+		fds[0] = open(gone, O_RDONLY);
+		fds[1] = open(kept, O_RDONLY);
+		if (fds[0] < 0 || fds[1] < 0)
+			_exit(3);
+		if (write(to_parent[1], "o", 1) != 1 || read(to_child[0], &c, 1) != 1)
+			_exit(4);
+		for (i = 0; i < 2; i++) {
+			unsigned int id;
+			int fd;
+
+			snprintf(path, sizeof(path), "/proc/self/fd/%d", fds[i]);
+			fd = open(path, O_RDONLY);
+			res[i] = fd < 0 ? errno : ioctl(fd, TCR_IOC_ID, &id) ? -errno : 0;
+		}
+		_exit(write(to_parent[1], res, sizeof(res)) == sizeof(res) ? 0 : 5);
+	}
+	ASSERT_EQ(1, read(to_parent[0], &c, 1));
+	ASSERT_EQ(0, unlink(gone));
+	ASSERT_EQ(0, dev_unbind(self));
+	ASSERT_EQ(0, dev_bind(self));
+	ASSERT_EQ(0, wait_node(self->devdir, node, sizeof(node)));
+	ASSERT_EQ(0, stat(node, &st_new));
+	ASSERT_EQ(1, write(to_child[1], "g", 1));
+	ASSERT_EQ(sizeof(res), read(to_parent[0], res, sizeof(res)));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	unlink(kept);
+	if (st_new.st_rdev != st.st_rdev)
+		SKIP(return, "rebound at another dev_t");
+	EXPECT_EQ(0, st_new.st_mode & 0077) TH_LOG("new node mode %o", st_new.st_mode);
+	/* The unlinked node: refused. */
+	EXPECT_EQ(ENXIO, res[0]);
+	/* The linked one reaches the new device (its ioctl works). */
+	EXPECT_EQ(0, res[1]);
+}
+
+struct ep_waiter {
+	int epfd;
+	int woke;
+};
+
+static void *ep_wait_fn(void *arg)
+{
+	struct ep_waiter *w = arg;
+	struct epoll_event ev;
+
+	w->woke = epoll_wait(w->epfd, &ev, 1, 3000) == 1 && (ev.events & EPOLLIN);
+	return NULL;
+}
+
+/*
+ * The driver's wake-ups reach epoll through the core's forwarding as they
+ * would directly: one event wakes every epoll instance waiting without
+ * EPOLLEXCLUSIVE, and at least one of those waiting with it.
+ */
+TEST_F(dev, epoll_exclusive_forwarding)
+{
+	struct ep_waiter w[4];
+	pthread_t t[4];
+	char node[300];
+	int fd, i, excl;
+
+	/* A freshly bound device: no event pending, not readable. */
+	ASSERT_EQ(0, dev_unbind(self));
+	ASSERT_EQ(0, dev_bind(self));
+	ASSERT_EQ(0, wait_node(self->devdir, node, sizeof(node)));
+	fd = open(node, O_RDWR | O_NONBLOCK);
+	ASSERT_LE(0, fd);
+	for (i = 0; i < 4; i++) {
+		struct epoll_event ev = {
+			.events = EPOLLIN | (i >= 2 ? EPOLLEXCLUSIVE : 0),
+		};
+
+		w[i].woke = 0;
+		w[i].epfd = epoll_create1(0);
+		ASSERT_LE(0, w[i].epfd);
+		ASSERT_EQ(0, epoll_ctl(w[i].epfd, EPOLL_CTL_ADD, fd, &ev));
+	}
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, ep_wait_fn, &w[i]));
+	usleep(300000);		/* all four asleep in epoll_wait() */
+	/* write() raises one event, woken with wake_up_interruptible_poll() */
+	ASSERT_EQ(1, write(fd, "e", 1));
+	for (i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	EXPECT_EQ(1, w[0].woke);
+	EXPECT_EQ(1, w[1].woke);
+	excl = w[2].woke + w[3].woke;
+	EXPECT_LE(1, excl);
+	TH_LOG("EPOLLEXCLUSIVE waiters woken: %d of 2", excl);
+	for (i = 0; i < 4; i++)
+		close(w[i].epfd);
+	close(fd);
 }
 
 /* PCI remove and rescan instead of unbind. */
