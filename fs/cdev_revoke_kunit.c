@@ -1554,14 +1554,20 @@ static void kt_fault_kinds(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->after_revoke), 0);
 }
 
-static long kt_mms(struct cdev_revoke *rv)
+/* The length of a list of the core, under its lock. */
+static long kt_listed(spinlock_t *lock, struct list_head *list)
 {
 	long n;
 
-	spin_lock(&rv->lock);
-	n = list_count_nodes(&rv->mms);
-	spin_unlock(&rv->lock);
+	spin_lock(lock);
+	n = list_count_nodes(list);
+	spin_unlock(lock);
 	return n;
+}
+
+static long kt_mms(struct cdev_revoke *rv)
+{
+	return kt_listed(&rv->lock, &rv->mms);
 }
 
 /* One mmap() and munmap() of @file (anonymous memory if NULL): ns, or 0. */
@@ -1764,12 +1770,8 @@ static void kt_poll_nomem(struct kunit *test)
 static long kt_pollers_listed(struct file *file)
 {
 	struct cdev_revoke_file *cf = cdev_revoke_lookup(file);
-	long n;
 
-	spin_lock(&cf->lock);
-	n = list_count_nodes(&cf->pollers);
-	spin_unlock(&cf->lock);
-	return n;
+	return kt_listed(&cf->lock, &cf->pollers);
 }
 
 /*
