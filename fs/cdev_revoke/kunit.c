@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * KUnit tests for cdev_revoke.  Compiled into fs/cdev_revoke.c (see the
- * end of that file) so that they can reach its internals and inject
- * delays at the interesting points of a revocation.
+ * KUnit tests for cdev_revoke.  Built in, so that they can reach the
+ * internals (internal.h) and inject delays at the interesting points of a
+ * revocation.
  *
  * The mock driver keeps its private data in a structure that each test
  * frees right after cdev_revoke() returns, like a real driver would at
@@ -11,19 +11,24 @@
  */
 
 #include <kunit/test.h>
+#include <linux/uaccess.h>
 #include <linux/completion.h>
 #include <linux/debug_locks.h>
 #include <linux/delay.h>
+#include <linux/fs.h>
 #include <linux/eventpoll.h>
 #include <linux/file.h>
+#include <linux/filelock.h>
 #include <linux/kthread.h>
 #include <linux/mman.h>
 #include <linux/moduleparam.h>
 #include <linux/mmu_context.h>
 #include <linux/namei.h>
+#include <linux/pagemap.h>
 #include <linux/random.h>
 #include <linux/uio.h>
 
+#include "../internal.h"
 #include "internal.h"
 
 #define KT_PATH		"/cdev_revoke_kunit"
