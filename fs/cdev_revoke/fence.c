@@ -31,8 +31,6 @@
 
 #include "internal.h"
 
-#define CDEV_REVOKE_DEFAULT_TIMEOUT	(10 * HZ)
-
 #ifdef CONFIG_CDEV_REVOKE_KUNIT_TEST
 void (*cdev_revoke_test_hook)(struct cdev_revoke *rv,
 			      enum cdev_revoke_point point);
@@ -44,15 +42,15 @@ atomic_t cdev_revoke_test_nomem = ATOMIC_INIT(0);
  * Misuse by a driver is reported once, without a WARN: it is refused and
  * harmless, and the KUnit suite exercises it on purpose.
  */
-bool cdev_revoke_misuse(bool cond, const char *what, struct cdev *cdev)
+bool cdev_revoke_misuse(bool cond, const char *what, dev_t devt)
 {
 	static bool warned;
 
 	if (likely(!cond))
 		return false;
 	if (!xchg(&warned, true)) {
-		pr_warn("cdev_revoke: %d:%d: %s\n", MAJOR(cdev->dev),
-			MINOR(cdev->dev), what);
+		pr_warn("cdev_revoke: %d:%d: %s\n", MAJOR(devt), MINOR(devt),
+			what);
 		dump_stack();
 	}
 	return true;
@@ -69,47 +67,133 @@ long cdev_revoke_users(struct cdev_revoke *rv)
 	return sum;
 }
 
-int __cdev_revoke_init(struct cdev *cdev, const struct cdev_revoke_info *info,
-		       unsigned int subclass, const char *name,
-		       struct lock_class_key *key)
-{
-	static const struct cdev_revoke_info defaults;
-	struct cdev_revoke *rv;
+static const struct cdev_revoke_info cdev_revoke_defaults;
 
-	if (cdev_revoke_misuse(cdev->revoke || cdev->count || !cdev->ops,
-			       "opt in once, after cdev_init() and before cdev_add()",
-			       cdev))
-		return -EBUSY;
+static struct cdev_revoke *cdev_revoke_new(const struct file_operations *fops,
+					   const struct cdev_revoke_info *info,
+					   unsigned int subclass,
+					   const char *name,
+					   struct lock_class_key *key)
+{
+	struct cdev_revoke *rv;
 
 	rv = kzalloc(sizeof(*rv), GFP_KERNEL);
 	if (!rv)
-		return -ENOMEM;
+		return NULL;
 	rv->users = alloc_percpu(unsigned long);
 	if (!rv->users) {
 		kfree(rv);
-		return -ENOMEM;
+		return NULL;
 	}
 
-	rv->info = info ?: &defaults;
+	kref_init(&rv->ref);
+	rv->info = info ?: &cdev_revoke_defaults;
 	rv->error = rv->info->error ?: -ENODEV;
 	rv->poll_mask = rv->info->poll_mask ?: CDEV_REVOKE_DEFAULT_POLL_MASK;
-	rv->drv = cdev->ops;
-	rv->cdev = cdev;
 	rv->subclass = min_t(unsigned int, subclass, MAX_LOCKDEP_SUBCLASSES - 1);
 	init_waitqueue_head(&rv->wq);
 	spin_lock_init(&rv->lock);
 	INIT_LIST_HEAD(&rv->files);
 	INIT_LIST_HEAD(&rv->detached);
+	INIT_LIST_HEAD(&rv->children);
 	INIT_LIST_HEAD(&rv->vm_shims);
 	INIT_LIST_HEAD(&rv->mms);
 #ifdef CONFIG_DEBUG_LOCK_ALLOC
 	lockdep_init_map(&rv->dep_map, name, key, 0);
 #endif
-	cdev_revoke_build_fops(rv);
+	cdev_revoke_build_fops(&rv->main, fops, rv);
+	return rv;
+}
+
+int __cdev_revoke_init(struct cdev *cdev, const struct cdev_revoke_info *info,
+		       unsigned int subclass, const char *name,
+		       struct lock_class_key *key)
+{
+	struct cdev_revoke *rv;
+
+	if (cdev_revoke_misuse(cdev->revoke || cdev->count || !cdev->ops,
+			       "opt in once, after cdev_init() and before cdev_add()",
+			       cdev->dev))
+		return -EBUSY;
+
+	rv = cdev_revoke_new(cdev->ops, info, subclass, name, key);
+	if (!rv)
+		return -ENOMEM;
+	rv->cdev = cdev;
 	cdev->revoke = rv;
 	return 0;
 }
 EXPORT_SYMBOL_GPL(__cdev_revoke_init);
+
+/**
+ * cdev_revoke_alloc - revocation state for a device a registrar opens
+ * @fops: the driver's file operations of the device
+ * @info: the driver's options; its @key is the lockdep class of the fence
+ * @devt: the device number, for messages
+ * @kick: the registrar's device-wide kick hook, or %NULL
+ * @arg: what @kick gets: the registrar's device
+ * @name: lockdep name of the fence, a string that lives forever
+ *
+ * For registrars (misc, usbcore) that open many devices through one cdev
+ * and give each file the device's own file_operations: they open the
+ * files of an opted-in device with cdev_revoke_open_file() instead, and
+ * revoke it with __cdev_revoke() when it is deregistered.  Everything
+ * else is as for cdev_revoke_init().
+ *
+ * Context: Process context.
+ * Return: the state, which holds the caller's reference, or %NULL.
+ */
+struct cdev_revoke *cdev_revoke_alloc(const struct file_operations *fops,
+				      const struct cdev_revoke_info *info,
+				      dev_t devt, void (*kick)(void *arg),
+				      void *arg, const char *name)
+{
+	struct cdev_revoke *rv;
+
+	rv = cdev_revoke_new(fops, info, 0, name,
+			     (struct lock_class_key *)&info->key);
+	if (!rv)
+		return NULL;
+	rv->devt = devt;
+	rv->kick = kick;
+	rv->kick_arg = arg;
+	return rv;
+}
+EXPORT_SYMBOL_GPL(cdev_revoke_alloc);
+
+void cdev_revoke_get(struct cdev_revoke *rv)
+{
+	kref_get(&rv->ref);
+}
+
+static void cdev_revoke_release_rv(struct kref *ref)
+{
+	struct cdev_revoke *rv = container_of(ref, struct cdev_revoke, ref);
+	struct cdev_revoke_vm_shim *s, *n;
+
+	WARN_ON(!list_empty(&rv->files) || !list_empty(&rv->detached) ||
+		rv->fasync);
+	free_percpu(rv->users);
+	cdev_revoke_drop_mms(&rv->mms);
+	list_for_each_entry_safe(s, n, &rv->vm_shims, node)
+		kfree(s);
+	cdev_revoke_free_children(rv);
+	kfree(rv);
+}
+
+/**
+ * cdev_revoke_put - drop a reference to revocation state
+ * @rv: from cdev_revoke_alloc()
+ *
+ * The registrar drops its reference once it has revoked the device; the
+ * state lives on until the last file of the device is released.
+ */
+void cdev_revoke_put(struct cdev_revoke *rv)
+{
+	if (rv)
+		kref_put(&rv->ref, cdev_revoke_release_rv);
+}
+EXPORT_SYMBOL_GPL(cdev_revoke_put);
 
 /* Run the per-file kick hook on every open file, off the lock. */
 static void cdev_revoke_kick_files(struct cdev_revoke *rv)
@@ -152,13 +236,15 @@ static void cdev_revoke_detach(struct cdev_revoke *rv,
 	 * the flag) but could not reach the driver.  Both removals are no-ops
 	 * for a file without an entry.
 	 */
-	if (rv->drv->fasync) {
-		rv->drv->fasync(-1, file, 0);
+	const struct file_operations *drv = file_drv(file);
+
+	if (drv->fasync) {
+		drv->fasync(-1, file, 0);
 		fasync_helper(-1, file, 0, &rv->fasync);
 	}
 	cdev_revoke_unhook(cf);
-	if (rv->drv->release)
-		rv->drv->release(file_inode(file), file);
+	if (drv->release)
+		drv->release(file_inode(file), file);
 	wake_up_poll(&cf->wqh, rv->poll_mask);
 }
 
@@ -225,11 +311,25 @@ static bool cdev_revoke_all_closed(struct cdev_revoke *rv)
  */
 void cdev_revoke(struct cdev *cdev)
 {
-	struct cdev_revoke *rv = cdev->revoke;
+	if (cdev_revoke_misuse(!cdev->revoke,
+			       "revoked without cdev_revoke_init()", cdev->dev))
+		return;
+	__cdev_revoke(cdev->revoke);
+}
+EXPORT_SYMBOL_GPL(cdev_revoke);
+
+/**
+ * __cdev_revoke - fence the driver off a device, given its state
+ * @rv: from cdev_revoke_alloc(), or a cdev's
+ *
+ * What cdev_revoke() does, for registrars.
+ *
+ * Context: as for cdev_revoke().
+ */
+void __cdev_revoke(struct cdev_revoke *rv)
+{
 	unsigned long timeout;
 
-	if (cdev_revoke_misuse(!rv, "revoked without cdev_revoke_init()", cdev))
-		return;
 	might_sleep();
 
 	/*
@@ -248,10 +348,10 @@ void cdev_revoke(struct cdev *cdev)
 	spin_unlock(&rv->lock);
 	/*
 	 * A concurrent caller returns as soon as it sees @rv->revoked, and
-	 * may then drop the last reference to @cdev, which frees @rv: keep
-	 * both until this caller is done with them.
+	 * may then drop the owner's reference: keep @rv until this caller is
+	 * done with it.
 	 */
-	kobject_get(&cdev->kobj);
+	cdev_revoke_get(rv);
 	cdev_revoke_inject(rv, CDEV_REVOKE_PT_START);
 
 	if (rv->info->flags & CDEV_REVOKE_WAIT_CLOSE) {
@@ -270,8 +370,10 @@ void cdev_revoke(struct cdev *cdev)
 	cdev_revoke_inject(rv, CDEV_REVOKE_PT_REFUSED);
 
 	/* Let sleepers in the driver return. */
-	if (rv->info->kick)
-		rv->info->kick(cdev);
+	if (rv->cdev && rv->info->kick)
+		rv->info->kick(rv->cdev);
+	else if (rv->kick)
+		rv->kick(rv->kick_arg);
 	cdev_revoke_kick_files(rv);
 
 	/* The fence. */
@@ -290,9 +392,9 @@ void cdev_revoke(struct cdev *cdev)
 	smp_store_release(&rv->revoked, true);
 	cdev_revoke_inject(rv, CDEV_REVOKE_PT_PUBLISHED);
 	wake_up_all(&rv->wq);
-	kobject_put(&cdev->kobj);
+	cdev_revoke_put(rv);
 }
-EXPORT_SYMBOL_GPL(cdev_revoke);
+EXPORT_SYMBOL_GPL(__cdev_revoke);
 
 /**
  * cdev_revoke_pending - tell a long-running operation to give up
@@ -379,7 +481,7 @@ bool cdev_revoke_unbreak_active_protection(struct file *file)
 		return true;
 	cdev_revoke_misuse(READ_ONCE(rv->revoker) != current,
 			   "revoked by another task while its protection was broken",
-			   rv->cdev);
+			   cdev_revoke_devt(rv));
 	return false;
 }
 EXPORT_SYMBOL_GPL(cdev_revoke_unbreak_active_protection);
@@ -393,14 +495,14 @@ EXPORT_SYMBOL_GPL(cdev_revoke_unbreak_active_protection);
  */
 const struct file_operations *cdev_revoke_real_fops(const struct file *file)
 {
-	return cdev_revoke_is_shim(file) ? file_rv(file)->drv : file->f_op;
+	return cdev_revoke_is_shim(file) ? file_drv(file) : file->f_op;
 }
 EXPORT_SYMBOL_GPL(cdev_revoke_real_fops);
 
 /* The shim table chrdev_open() installs for a revocable @cdev. */
 const struct file_operations *cdev_revoke_fops(struct cdev *cdev)
 {
-	return &cdev->revoke->fops;
+	return &cdev->revoke->main.fops;
 }
 
 /*
@@ -424,21 +526,19 @@ struct cdev *cdev_revoke_file_cdev(const struct file *file)
 	return cdev_revoke_is_shim(file) ? file_rv(file)->cdev : NULL;
 }
 
-/* Called when @cdev is released: every file opened through it is gone. */
+/*
+ * Called when @cdev is released: every file opened through it is gone,
+ * but files it created (cdev_revoke_anon_getfile()) may live on.
+ */
 void cdev_revoke_free(struct cdev *cdev)
 {
 	struct cdev_revoke *rv = cdev->revoke;
-	struct cdev_revoke_vm_shim *s, *n;
 
 	if (!rv)
 		return;
 	cdev->revoke = NULL;
-	WARN_ON(!list_empty(&rv->files) || !list_empty(&rv->detached) ||
-		rv->fasync);
-	free_percpu(rv->users);
-	cdev_revoke_drop_mms(&rv->mms);
-	list_for_each_entry_safe(s, n, &rv->vm_shims, node)
-		kfree(s);
-	kfree(rv);
+	rv->devt = cdev->dev;
+	WRITE_ONCE(rv->cdev, NULL);
+	cdev_revoke_put(rv);
 }
 

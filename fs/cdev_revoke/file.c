@@ -4,7 +4,9 @@
  * from ->open to the last ->release.
  */
 
+#include <linux/anon_inodes.h>
 #include <linux/compat.h>
+#include <linux/file.h>
 #include <linux/filelock.h>
 #include <linux/fs.h>
 #include <linux/io_uring/cmd.h>
@@ -32,104 +34,114 @@ static const struct rhashtable_params cdev_revoke_files_params = {
 
 static loff_t cdev_revoke_llseek(struct file *file, loff_t offset, int whence)
 {
-	struct cdev_revoke *rv = file_rv(file);
+	const struct cdev_revoke_fops *t = file_table(file);
+	struct cdev_revoke *rv = t->rv;
 
 	if (!cdev_revoke_enter(rv))
 		return rv->error;
-	return cdev_revoke_done(rv, rv->drv->llseek(file, offset, whence),
+	return cdev_revoke_done(rv, t->drv->llseek(file, offset, whence),
 				RV_ERR);
 }
 
 static ssize_t cdev_revoke_read(struct file *file, char __user *buf, size_t len,
 				loff_t *ppos)
 {
-	struct cdev_revoke *rv = file_rv(file);
+	const struct cdev_revoke_fops *t = file_table(file);
+	struct cdev_revoke *rv = t->rv;
 
 	if (!cdev_revoke_enter(rv))
 		return cdev_revoke_read_error(rv);
-	return cdev_revoke_done(rv, rv->drv->read(file, buf, len, ppos),
+	return cdev_revoke_done(rv, t->drv->read(file, buf, len, ppos),
 				RV_READ);
 }
 
 static ssize_t cdev_revoke_write(struct file *file, const char __user *buf,
 				 size_t len, loff_t *ppos)
 {
-	struct cdev_revoke *rv = file_rv(file);
+	const struct cdev_revoke_fops *t = file_table(file);
+	struct cdev_revoke *rv = t->rv;
 
 	if (!cdev_revoke_enter(rv))
 		return rv->error;
-	return cdev_revoke_done(rv, rv->drv->write(file, buf, len, ppos),
+	return cdev_revoke_done(rv, t->drv->write(file, buf, len, ppos),
 				RV_ERR);
 }
 
 static ssize_t cdev_revoke_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
-	struct cdev_revoke *rv = file_rv(iocb->ki_filp);
+	const struct cdev_revoke_fops *t = file_table(iocb->ki_filp);
+	struct cdev_revoke *rv = t->rv;
 
 	if (!cdev_revoke_enter(rv))
 		return cdev_revoke_read_error(rv);
-	return cdev_revoke_done(rv, rv->drv->read_iter(iocb, to),
+	return cdev_revoke_done(rv, t->drv->read_iter(iocb, to),
 				RV_READ);
 }
 
 static ssize_t cdev_revoke_write_iter(struct kiocb *iocb, struct iov_iter *from)
 {
-	struct cdev_revoke *rv = file_rv(iocb->ki_filp);
+	const struct cdev_revoke_fops *t = file_table(iocb->ki_filp);
+	struct cdev_revoke *rv = t->rv;
 
 	if (!cdev_revoke_enter(rv))
 		return rv->error;
-	return cdev_revoke_done(rv, rv->drv->write_iter(iocb, from), RV_ERR);
+	return cdev_revoke_done(rv, t->drv->write_iter(iocb, from), RV_ERR);
 }
 
 static int cdev_revoke_iopoll(struct kiocb *iocb, struct io_comp_batch *iob,
 			      unsigned int flags)
 {
-	struct cdev_revoke *rv = file_rv(iocb->ki_filp);
+	const struct cdev_revoke_fops *t = file_table(iocb->ki_filp);
+	struct cdev_revoke *rv = t->rv;
 
 	if (!cdev_revoke_enter(rv))
 		return 0;
-	return cdev_revoke_done(rv, rv->drv->iopoll(iocb, iob, flags), RV_ZERO);
+	return cdev_revoke_done(rv, t->drv->iopoll(iocb, iob, flags), RV_ZERO);
 }
 
 static long cdev_revoke_unlocked_ioctl(struct file *file, unsigned int cmd,
 				       unsigned long arg)
 {
-	struct cdev_revoke *rv = file_rv(file);
+	const struct cdev_revoke_fops *t = file_table(file);
+	struct cdev_revoke *rv = t->rv;
 
 	if (!cdev_revoke_enter(rv))
 		return rv->error;
-	return cdev_revoke_done(rv, rv->drv->unlocked_ioctl(file, cmd, arg),
+	return cdev_revoke_done(rv, t->drv->unlocked_ioctl(file, cmd, arg),
 				RV_ERR);
 }
 
 static long cdev_revoke_compat_ioctl(struct file *file, unsigned int cmd,
 				     unsigned long arg)
 {
-	struct cdev_revoke *rv = file_rv(file);
+	const struct cdev_revoke_fops *t = file_table(file);
+	struct cdev_revoke *rv = t->rv;
 
 	if (!cdev_revoke_enter(rv))
 		return rv->error;
-	return cdev_revoke_done(rv, rv->drv->compat_ioctl(file, cmd, arg),
+	return cdev_revoke_done(rv, t->drv->compat_ioctl(file, cmd, arg),
 				RV_ERR);
 }
 
 static int cdev_revoke_flush(struct file *file, fl_owner_t id)
 {
-	struct cdev_revoke *rv = file_rv(file);
+	const struct cdev_revoke_fops *t = file_table(file);
+	struct cdev_revoke *rv = t->rv;
 
 	if (!cdev_revoke_enter(rv))
 		return 0;
-	return cdev_revoke_done(rv, rv->drv->flush(file, id), RV_ZERO);
+	return cdev_revoke_done(rv, t->drv->flush(file, id), RV_ZERO);
 }
 
 static int cdev_revoke_fsync(struct file *file, loff_t start, loff_t end,
 			     int datasync)
 {
-	struct cdev_revoke *rv = file_rv(file);
+	const struct cdev_revoke_fops *t = file_table(file);
+	struct cdev_revoke *rv = t->rv;
 
 	if (!cdev_revoke_enter(rv))
 		return rv->error;
-	return cdev_revoke_done(rv, rv->drv->fsync(file, start, end, datasync),
+	return cdev_revoke_done(rv, t->drv->fsync(file, start, end, datasync),
 				RV_ERR);
 }
 
@@ -137,11 +149,12 @@ static ssize_t cdev_revoke_splice_write(struct pipe_inode_info *pipe,
 					struct file *out, loff_t *ppos,
 					size_t len, unsigned int flags)
 {
-	struct cdev_revoke *rv = file_rv(out);
+	const struct cdev_revoke_fops *t = file_table(out);
+	struct cdev_revoke *rv = t->rv;
 
 	if (!cdev_revoke_enter(rv))
 		return rv->error;
-	return cdev_revoke_done(rv, rv->drv->splice_write(pipe, out, ppos, len, flags),
+	return cdev_revoke_done(rv, t->drv->splice_write(pipe, out, ppos, len, flags),
 				RV_ERR);
 }
 
@@ -149,33 +162,36 @@ static ssize_t cdev_revoke_splice_read(struct file *in, loff_t *ppos,
 				       struct pipe_inode_info *pipe, size_t len,
 				       unsigned int flags)
 {
-	struct cdev_revoke *rv = file_rv(in);
+	const struct cdev_revoke_fops *t = file_table(in);
+	struct cdev_revoke *rv = t->rv;
 
 	if (!cdev_revoke_enter(rv))
 		return cdev_revoke_read_error(rv);
-	return cdev_revoke_done(rv, rv->drv->splice_read(in, ppos, pipe, len, flags),
+	return cdev_revoke_done(rv, t->drv->splice_read(in, ppos, pipe, len, flags),
 				RV_READ);
 }
 
 static long cdev_revoke_fallocate(struct file *file, int mode, loff_t offset,
 				  loff_t len)
 {
-	struct cdev_revoke *rv = file_rv(file);
+	const struct cdev_revoke_fops *t = file_table(file);
+	struct cdev_revoke *rv = t->rv;
 
 	if (!cdev_revoke_enter(rv))
 		return rv->error;
-	return cdev_revoke_done(rv, rv->drv->fallocate(file, mode, offset, len),
+	return cdev_revoke_done(rv, t->drv->fallocate(file, mode, offset, len),
 				RV_ERR);
 }
 
 static int cdev_revoke_fadvise(struct file *file, loff_t offset, loff_t len,
 			       int advice)
 {
-	struct cdev_revoke *rv = file_rv(file);
+	const struct cdev_revoke_fops *t = file_table(file);
+	struct cdev_revoke *rv = t->rv;
 
 	if (!cdev_revoke_enter(rv))
 		return rv->error;
-	return cdev_revoke_done(rv, rv->drv->fadvise(file, offset, len, advice),
+	return cdev_revoke_done(rv, t->drv->fadvise(file, offset, len, advice),
 				RV_ERR);
 }
 
@@ -183,42 +199,46 @@ static int cdev_revoke_uring_cmd_iopoll(struct io_uring_cmd *ioucmd,
 					struct io_comp_batch *iob,
 					unsigned int poll_flags)
 {
-	struct cdev_revoke *rv = file_rv(ioucmd->file);
+	const struct cdev_revoke_fops *t = file_table(ioucmd->file);
+	struct cdev_revoke *rv = t->rv;
 
 	if (!cdev_revoke_enter(rv))
 		return 0;
-	return cdev_revoke_done(rv, rv->drv->uring_cmd_iopoll(ioucmd, iob, poll_flags),
+	return cdev_revoke_done(rv, t->drv->uring_cmd_iopoll(ioucmd, iob, poll_flags),
 				RV_ZERO);
 }
 
 #ifndef CONFIG_MMU
 static unsigned int cdev_revoke_mmap_capabilities(struct file *file)
 {
-	struct cdev_revoke *rv = file_rv(file);
+	const struct cdev_revoke_fops *t = file_table(file);
+	struct cdev_revoke *rv = t->rv;
 
 	if (!cdev_revoke_enter(rv))
 		return 0;
-	return cdev_revoke_done(rv, rv->drv->mmap_capabilities(file), RV_ZERO);
+	return cdev_revoke_done(rv, t->drv->mmap_capabilities(file), RV_ZERO);
 }
 #endif
 
 static void cdev_revoke_splice_eof(struct file *file)
 {
-	struct cdev_revoke *rv = file_rv(file);
+	const struct cdev_revoke_fops *t = file_table(file);
+	struct cdev_revoke *rv = t->rv;
 
 	if (!cdev_revoke_enter(rv))
 		return;
-	rv->drv->splice_eof(file);
+	t->drv->splice_eof(file);
 	cdev_revoke_leave(rv);
 }
 
 static void cdev_revoke_show_fdinfo(struct seq_file *m, struct file *file)
 {
-	struct cdev_revoke *rv = file_rv(file);
+	const struct cdev_revoke_fops *t = file_table(file);
+	struct cdev_revoke *rv = t->rv;
 
 	if (!cdev_revoke_enter(rv))
 		return;
-	rv->drv->show_fdinfo(m, file);
+	t->drv->show_fdinfo(m, file);
 	cdev_revoke_leave(rv);
 }
 
@@ -228,12 +248,13 @@ static unsigned long cdev_revoke_get_unmapped_area(struct file *file,
 						   unsigned long pgoff,
 						   unsigned long flags)
 {
-	struct cdev_revoke *rv = file_rv(file);
+	const struct cdev_revoke_fops *t = file_table(file);
+	struct cdev_revoke *rv = t->rv;
 	unsigned long ret;
 
 	if (!cdev_revoke_enter(rv))
 		return (unsigned long)rv->error;
-	ret = rv->drv->get_unmapped_area(file, addr, len, pgoff, flags);
+	ret = t->drv->get_unmapped_area(file, addr, len, pgoff, flags);
 	cdev_revoke_leave(rv);
 	if (IS_ERR_VALUE(ret) && READ_ONCE(rv->dead))
 		ret = (unsigned long)rv->error;
@@ -247,26 +268,28 @@ static unsigned long cdev_revoke_get_unmapped_area(struct file *file,
  */
 static int cdev_revoke_lock(struct file *file, int cmd, struct file_lock *fl)
 {
-	struct cdev_revoke *rv = file_rv(file);
+	const struct cdev_revoke_fops *t = file_table(file);
+	struct cdev_revoke *rv = t->rv;
 	int ret;
 
 	if (!cdev_revoke_enter(rv))
 		return lock_is_unlock(fl) ? posix_lock_file(file, fl, NULL) :
 					    rv->error;
-	ret = rv->drv->lock(file, cmd, fl);
+	ret = t->drv->lock(file, cmd, fl);
 	cdev_revoke_leave(rv);
 	return cdev_revoke_result(rv, ret, RV_ERR);
 }
 
 static int cdev_revoke_flock(struct file *file, int cmd, struct file_lock *fl)
 {
-	struct cdev_revoke *rv = file_rv(file);
+	const struct cdev_revoke_fops *t = file_table(file);
+	struct cdev_revoke *rv = t->rv;
 	int ret;
 
 	if (!cdev_revoke_enter(rv))
 		return lock_is_unlock(fl) ? locks_lock_file_wait(file, fl) :
 					    rv->error;
-	ret = rv->drv->flock(file, cmd, fl);
+	ret = t->drv->flock(file, cmd, fl);
 	cdev_revoke_leave(rv);
 	return cdev_revoke_result(rv, ret, RV_ERR);
 }
@@ -274,13 +297,14 @@ static int cdev_revoke_flock(struct file *file, int cmd, struct file_lock *fl)
 static int cdev_revoke_setlease(struct file *file, int arg,
 				struct file_lease **lease, void **priv)
 {
-	struct cdev_revoke *rv = file_rv(file);
+	const struct cdev_revoke_fops *t = file_table(file);
+	struct cdev_revoke *rv = t->rv;
 	int ret;
 
 	if (!cdev_revoke_enter(rv))
 		return arg == F_UNLCK ? generic_setlease(file, arg, lease, priv) :
 					rv->error;
-	ret = rv->drv->setlease(file, arg, lease, priv);
+	ret = t->drv->setlease(file, arg, lease, priv);
 	cdev_revoke_leave(rv);
 	return cdev_revoke_result(rv, ret, RV_ERR);
 }
@@ -320,12 +344,13 @@ static ssize_t cdev_revoke_copy_file_range(struct file *file_in, loff_t pos_in,
 					   loff_t pos_out, size_t len,
 					   unsigned int flags)
 {
-	struct cdev_revoke *rv = file_rv(file_out), *rva, *rvb;
+	const struct cdev_revoke_fops *t = file_table(file_out);
+	struct cdev_revoke *rv = t->rv, *rva, *rvb;
 	ssize_t ret;
 
 	if (!cdev_revoke_enter2(file_in, file_out, &rva, &rvb))
 		return rv->error;
-	ret = rv->drv->copy_file_range(file_in, pos_in, file_out, pos_out,
+	ret = t->drv->copy_file_range(file_in, pos_in, file_out, pos_out,
 				       len, flags);
 	cdev_revoke_leave2(rva, rvb);
 	return cdev_revoke_result(rv, ret, RV_ERR);
@@ -337,12 +362,13 @@ static loff_t cdev_revoke_remap_file_range(struct file *file_in, loff_t pos_in,
 					   unsigned int remap_flags)
 {
 	struct file *file = cdev_revoke_is_shim(file_in) ? file_in : file_out;
-	struct cdev_revoke *rv = file_rv(file), *rva, *rvb;
+	const struct cdev_revoke_fops *t = file_table(file);
+	struct cdev_revoke *rv = t->rv, *rva, *rvb;
 	loff_t ret;
 
 	if (!cdev_revoke_enter2(file_in, file_out, &rva, &rvb))
 		return rv->error;
-	ret = rv->drv->remap_file_range(file_in, pos_in, file_out, pos_out,
+	ret = t->drv->remap_file_range(file_in, pos_in, file_out, pos_out,
 					len, remap_flags);
 	cdev_revoke_leave2(rva, rvb);
 	return cdev_revoke_result(rv, ret, RV_ERR);
@@ -357,18 +383,20 @@ static loff_t cdev_revoke_remap_file_range(struct file *file_in, loff_t pos_in,
 static int cdev_revoke_uring_cmd(struct io_uring_cmd *ioucmd,
 				 unsigned int issue_flags)
 {
-	struct cdev_revoke *rv = file_rv(ioucmd->file);
+	const struct cdev_revoke_fops *t = file_table(ioucmd->file);
+	struct cdev_revoke *rv = t->rv;
 	int ret;
 
 	if (!cdev_revoke_enter(rv)) {
 		if (!(issue_flags & IO_URING_F_CANCEL))
 			return rv->error;
 		WARN_ONCE(1, "cdev_revoke: %d:%d left a uring_cmd pending\n",
-			  MAJOR(rv->cdev->dev), MINOR(rv->cdev->dev));
+			  MAJOR(cdev_revoke_devt(rv)),
+			      MINOR(cdev_revoke_devt(rv)));
 		io_uring_cmd_done(ioucmd, rv->error, 0, issue_flags);
 		return 0;
 	}
-	ret = rv->drv->uring_cmd(ioucmd, issue_flags);
+	ret = t->drv->uring_cmd(ioucmd, issue_flags);
 	cdev_revoke_leave(rv);
 	return cdev_revoke_result(rv, ret, RV_ERR);
 }
@@ -379,7 +407,8 @@ static int cdev_revoke_uring_cmd(struct io_uring_cmd *ioucmd,
  */
 static int cdev_revoke_fasync(int fd, struct file *file, int on)
 {
-	struct cdev_revoke *rv = file_rv(file);
+	const struct cdev_revoke_fops *t = file_table(file);
+	struct cdev_revoke *rv = t->rv;
 	int ret;
 
 	if (!cdev_revoke_enter(rv)) {
@@ -388,12 +417,12 @@ static int cdev_revoke_fasync(int fd, struct file *file, int on)
 		fasync_helper(fd, file, 0, &rv->fasync);
 		return 0;
 	}
-	ret = rv->drv->fasync(fd, file, on);
+	ret = t->drv->fasync(fd, file, on);
 	if (ret >= 0) {
 		int err = fasync_helper(fd, file, on, &rv->fasync);
 
 		if (err < 0) {
-			rv->drv->fasync(fd, file, 0);
+			t->drv->fasync(fd, file, 0);
 			ret = err;
 		}
 	}
@@ -409,21 +438,53 @@ struct cdev_revoke_file *cdev_revoke_lookup(const struct file *file)
 }
 
 
-int cdev_revoke_open(struct inode *inode, struct file *file)
+static struct cdev_revoke_file *cdev_revoke_file_alloc(struct file *file)
 {
-	struct cdev_revoke *rv = file_rv(file);
-	struct cdev_revoke_file *cf;
-	bool revoked;
-	int ret = 0;
+	struct cdev_revoke_file *cf = kzalloc(sizeof(*cf), GFP_KERNEL);
 
-	cf = kzalloc(sizeof(*cf), GFP_KERNEL);
 	if (!cf)
-		return -ENOMEM;
+		return NULL;
 	cf->file = file;
 	spin_lock_init(&cf->lock);
 	INIT_LIST_HEAD(&cf->pollers);
 	init_waitqueue_head(&cf->wqh);
+	return cf;
+}
 
+/*
+ * Track an open file, from inside a section: revocation then detaches it
+ * after the fence, unless the section was broken and the device revoked
+ * meanwhile (see cdev_revoke_break_active_protection()): then the driver
+ * must not be called again for it, not even for ->release.  The file
+ * holds a reference to @rv, whose tables it points to, until released.
+ */
+static int cdev_revoke_track(struct cdev_revoke *rv,
+			     struct cdev_revoke_file *cf)
+{
+	int ret;
+
+	spin_lock(&rv->lock);
+	ret = rv->all_detached ? -ENXIO :
+	      rhashtable_insert_fast(&cdev_revoke_files, &cf->hnode,
+				     cdev_revoke_files_params);
+	if (likely(!ret)) {
+		list_add_tail(&cf->node, &rv->files);
+		cdev_revoke_get(rv);
+	}
+	spin_unlock(&rv->lock);
+	return ret;
+}
+
+int cdev_revoke_open(struct inode *inode, struct file *file)
+{
+	const struct cdev_revoke_fops *t = file_table(file);
+	struct cdev_revoke *rv = t->rv;
+	struct cdev_revoke_file *cf;
+	int ret = 0;
+
+	cf = cdev_revoke_file_alloc(file);
+	if (!cf)
+		return -ENOMEM;
 	if (!cdev_revoke_enter(rv)) {
 		kfree(cf);
 		return -ENXIO;
@@ -433,11 +494,12 @@ int cdev_revoke_open(struct inode *inode, struct file *file)
 		goto out;
 	}
 
-	if (rv->drv->open)
-		ret = rv->drv->open(inode, file);
-	if (!ret && WARN_ONCE(file->f_op != &rv->fops,
+	if (t->drv->open)
+		ret = t->drv->open(inode, file);
+	if (!ret && WARN_ONCE(file->f_op != &t->fops,
 			      "cdev_revoke: %d:%d: ->open replaced f_op\n",
-			      MAJOR(rv->cdev->dev), MINOR(rv->cdev->dev))) {
+			      MAJOR(cdev_revoke_devt(rv)),
+			      MINOR(cdev_revoke_devt(rv)))) {
 		/* The file escaped the shim: undo the open and refuse it. */
 		if (file->f_op->release)
 			file->f_op->release(inode, file);
@@ -446,44 +508,73 @@ int cdev_revoke_open(struct inode *inode, struct file *file)
 	if (ret)
 		goto out;
 
-	/*
-	 * Tracked only once open: kick_file never sees a half-open file.
-	 * The fence waits for this section, so revocation detaches the file
-	 * later, unless this ->open broke its protection and the device was
-	 * revoked meanwhile (see cdev_revoke_break_active_protection()): then
-	 * the driver must not be called again, not even for ->release.
-	 */
-	spin_lock(&rv->lock);
-	revoked = rv->all_detached;
-	ret = revoked ? -ENXIO :
-	      rhashtable_insert_fast(&cdev_revoke_files, &cf->hnode,
-				     cdev_revoke_files_params);
-	if (likely(!ret)) {
-		list_add_tail(&cf->node, &rv->files);
+	/* Tracked only once open: kick_file never sees a half-open file. */
+	ret = cdev_revoke_track(rv, cf);
+	if (likely(!ret))
 		cf = NULL;
-	}
-	spin_unlock(&rv->lock);
-	if (unlikely(revoked))
+	else if (ret == -ENXIO)
 		cdev_revoke_misuse(true,
 				   "->open succeeded on a device revoked meanwhile",
-				   rv->cdev);
-	else if (unlikely(ret) && rv->drv->release)
-		rv->drv->release(inode, file);
+				   cdev_revoke_devt(rv));
+	else if (t->drv->release)
+		t->drv->release(inode, file);
 out:
 	cdev_revoke_leave(rv);
 	kfree(cf);
 	return ret;
 }
 
+/**
+ * cdev_revoke_open_file - open a file of a device a registrar opens
+ * @rv: the device's state, from cdev_revoke_alloc()
+ * @inode: as passed to the registrar's ->open
+ * @file: as passed to the registrar's ->open
+ *
+ * Installs the device's shim table in @file and opens it, in place of the
+ * registrar's replace_fops() and call to the driver's ->open, which the
+ * shim makes inside the fence.  Whatever the registrar sets up in @file
+ * before (misc_open() sets ->private_data) the driver sees as before.
+ *
+ * Context: Process context, from the registrar's ->open.
+ * Return: what the driver's ->open returned; -ENXIO if the device is
+ * being revoked; -ENODEV if the driver's module is going away.
+ */
+int cdev_revoke_open_file(struct cdev_revoke *rv, struct inode *inode,
+			  struct file *file)
+{
+	const struct file_operations *fops = fops_get(&rv->main.fops);
+	int ret;
+
+	if (!fops)
+		return -ENODEV;
+	replace_fops(file, fops);
+	ret = cdev_revoke_open(inode, file);
+	if (ret)
+		/*
+		 * A failed open holds no reference to @rv, whose table the
+		 * VFS would read to put the module: give it one of its own.
+		 */
+		replace_fops(file, &def_chr_fops);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(cdev_revoke_open_file);
+
 /*
  * ->release runs exactly once per open file.  If the close gets into the
  * active section, revocation cannot have detached the file yet (it only
  * detaches after the fence), so the close releases it.  Otherwise
  * revocation owns the file: wait until it has released it.
+ *
+ * The file's reference to the device is dropped last.  The VFS reads
+ * ->owner of the file's table after ->release to put the module: a file
+ * of a cdev still pins the cdev, and with it the device and the table,
+ * until chrdev_file_put(); the other files get the driver's own table,
+ * which names the same module.
  */
 static int cdev_revoke_release(struct inode *inode, struct file *file)
 {
-	struct cdev_revoke *rv = file_rv(file);
+	const struct cdev_revoke_fops *t = file_table(file);
+	struct cdev_revoke *rv = t->rv;
 	struct cdev_revoke_file *cf = cdev_revoke_lookup(file);
 	int ret = 0;
 
@@ -498,8 +589,8 @@ static int cdev_revoke_release(struct inode *inode, struct file *file)
 		/* A kick_file hook may be running on this file. */
 		wait_event(rv->wq, !READ_ONCE(cf->kicking));
 		cdev_revoke_unhook(cf);
-		if (rv->drv->release)
-			ret = rv->drv->release(inode, file);
+		if (t->drv->release)
+			ret = t->drv->release(inode, file);
 		cdev_revoke_leave(rv);
 	} else {
 		wait_event(rv->wq, READ_ONCE(cf->detached));
@@ -513,12 +604,160 @@ static int cdev_revoke_release(struct inode *inode, struct file *file)
 	/* For cdev_revoke()'s wait-for-close flavour. */
 	wake_up_all(&rv->wq);
 	kfree_rcu(cf, rcu);
+	if (t != &rv->main || !rv->cdev)
+		file->f_op = t->drv;
+	cdev_revoke_put(rv);
 	return ret;
 }
 
-void cdev_revoke_build_fops(struct cdev_revoke *rv)
+/*
+ * The shim table for child files of @rv run by @drv, made on first use.
+ * Called from inside a section of @rv, so @rv->children only grows.
+ */
+static const struct cdev_revoke_fops *
+cdev_revoke_child_fops(struct cdev_revoke *rv,
+		       const struct file_operations *drv)
 {
-	const struct file_operations *drv = rv->drv;
+	struct cdev_revoke_fops *t, *new;
+
+	spin_lock(&rv->lock);
+	list_for_each_entry(t, &rv->children, node) {
+		if (t->drv == drv) {
+			spin_unlock(&rv->lock);
+			return t;
+		}
+	}
+	spin_unlock(&rv->lock);
+
+	new = kzalloc(sizeof(*new), GFP_KERNEL);
+	if (!new)
+		return NULL;
+	cdev_revoke_build_fops(new, drv, rv);
+
+	spin_lock(&rv->lock);
+	list_for_each_entry(t, &rv->children, node) {
+		if (t->drv == drv) {
+			spin_unlock(&rv->lock);
+			kfree(new);
+			return t;
+		}
+	}
+	list_add(&new->node, &rv->children);
+	spin_unlock(&rv->lock);
+	return new;
+}
+
+void cdev_revoke_free_children(struct cdev_revoke *rv)
+{
+	struct cdev_revoke_fops *t, *n;
+
+	list_for_each_entry_safe(t, n, &rv->children, node)
+		kfree(t);
+}
+
+/**
+ * cdev_revoke_anon_getfile - create a child file of a revocable device
+ * @parent: the file whose operation is running
+ * @name: as for anon_inode_getfile()
+ * @fops: the driver's file operations of the new file
+ * @priv: its ->private_data
+ * @flags: as for anon_inode_getfile()
+ *
+ * Like anon_inode_getfile(), for a driver that hands out new files from
+ * an operation of @parent (a line request, an event queue, a buffer).
+ * The file's operations run inside the fence of @parent's device, and
+ * revocation detaches it like the device's own files: its ->release
+ * (@fops->release) is called exactly once, then its operations fail with
+ * the device's error, poll reports the device's poll mask, SIGIO users
+ * get POLL_HUP and its mappings are zapped.  It has an inode of its own,
+ * so that zapping its mappings touches no other file.  It may outlive
+ * @parent and the device.  The kick_file hook sees it too.
+ *
+ * Context: Process context, from inside an operation of @parent.
+ * Return: the file, or an ERR_PTR(): the device's error if it is being
+ * revoked, -EINVAL if @parent is not a file of a revocable device.
+ */
+struct file *cdev_revoke_anon_getfile(struct file *parent, const char *name,
+				      const struct file_operations *fops,
+				      void *priv, int flags)
+{
+	const struct cdev_revoke_fops *t;
+	struct cdev_revoke_file *cf;
+	struct cdev_revoke *rv;
+	struct file *file;
+	int ret;
+
+	if (WARN_ON_ONCE(!cdev_revoke_is_shim(parent)))
+		return ERR_PTR(-EINVAL);
+	rv = file_rv(parent);
+	if (!cdev_revoke_enter(rv))
+		return ERR_PTR(rv->error);
+
+	ret = -ENOMEM;
+	t = cdev_revoke_child_fops(rv, fops);
+	cf = t ? cdev_revoke_file_alloc(NULL) : NULL;
+	if (!cf)
+		goto out;
+	file = anon_inode_create_getfile(name, &t->fops, priv, flags, NULL);
+	if (IS_ERR(file)) {
+		ret = PTR_ERR(file);
+		goto out;
+	}
+	cf->file = file;
+	ret = cdev_revoke_track(rv, cf);
+	if (unlikely(ret)) {
+		/* Never opened for the driver: let the file go silently. */
+		replace_fops(file, &def_chr_fops);
+		fput(file);
+		goto out;
+	}
+	cf = NULL;
+out:
+	cdev_revoke_leave(rv);
+	kfree(cf);
+	return ret ? ERR_PTR(ret) : file;
+}
+EXPORT_SYMBOL_GPL(cdev_revoke_anon_getfile);
+
+/**
+ * cdev_revoke_anon_getfd - create a child file of a revocable device and
+ *	install it in a new file descriptor
+ * @parent: as for cdev_revoke_anon_getfile()
+ * @name: as for cdev_revoke_anon_getfile()
+ * @fops: as for cdev_revoke_anon_getfile()
+ * @priv: as for cdev_revoke_anon_getfile()
+ * @flags: as for anon_inode_getfd(): O_CLOEXEC, plus the file's flags
+ *
+ * cdev_revoke_anon_getfile() for drivers that return the descriptor, as
+ * anon_inode_getfd() does.
+ *
+ * Context: as for cdev_revoke_anon_getfile().
+ * Return: the descriptor, or a negative errno.
+ */
+int cdev_revoke_anon_getfd(struct file *parent, const char *name,
+			   const struct file_operations *fops, void *priv,
+			   int flags)
+{
+	struct file *file;
+	int fd;
+
+	fd = get_unused_fd_flags(flags);
+	if (fd < 0)
+		return fd;
+	file = cdev_revoke_anon_getfile(parent, name, fops, priv, flags);
+	if (IS_ERR(file)) {
+		put_unused_fd(fd);
+		return PTR_ERR(file);
+	}
+	fd_install(fd, file);
+	return fd;
+}
+EXPORT_SYMBOL_GPL(cdev_revoke_anon_getfd);
+
+void cdev_revoke_build_fops(struct cdev_revoke_fops *t,
+			    const struct file_operations *drv,
+			    struct cdev_revoke *rv)
+{
 	const struct file_operations fops = {
 		.owner = drv->owner,
 		.fop_flags = drv->fop_flags,
@@ -573,7 +812,9 @@ void cdev_revoke_build_fops(struct cdev_revoke *rv)
 	};
 
 	/* The table is written once, here, before any file can see it. */
-	memcpy((void *)&rv->fops, &fops, sizeof(fops));
+	memcpy((void *)&t->fops, &fops, sizeof(fops));
+	t->drv = drv;
+	t->rv = rv;
 }
 
 static int __init cdev_revoke_files_init(void)

@@ -11,6 +11,7 @@
 #include <linux/cdev.h>
 #include <linux/cdev_revoke.h>
 #include <linux/fs.h>
+#include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/lockdep.h>
 #include <linux/mm.h>
@@ -25,10 +26,35 @@
 #define CDEV_REVOKE_DEFAULT_TIMEOUT	(10 * HZ)
 
 /**
- * struct cdev_revoke - revocation state of one cdev
- * @fops: shim table installed in the files of the device
- * @drv: the driver's file operations (cdev->ops at opt-in time)
- * @cdev: the cdev this belongs to
+ * struct cdev_revoke_fops - a shim table
+ * @fops: what the files point to; @fops.open is cdev_revoke_open() in
+ *	every shim table, which is how a shim file is recognised
+ * @drv: the driver's table whose methods the shims call
+ * @rv: the device whose fence the shims enter
+ * @node: entry in &cdev_revoke.children, for child tables
+ *
+ * Each device has one table for the files opened through its device node
+ * (&cdev_revoke.main), and one per driver table of the files created by
+ * cdev_revoke_anon_getfile().  They are written once, before any file can
+ * see them, and freed with the device.
+ */
+struct cdev_revoke_fops {
+	const struct file_operations fops;
+	const struct file_operations *drv;
+	struct cdev_revoke *rv;
+	struct list_head node;
+};
+
+/**
+ * struct cdev_revoke - revocation state of one device
+ * @main: shim table of the files opened through the device node
+ * @ref: one for the owner (the cdev, or the registrar until it
+ *	deregisters the device), one for each tracked file
+ * @cdev: the cdev this belongs to, or %NULL for a device a registrar
+ *	opens through a shared cdev (and once the cdev is released)
+ * @devt: the device number, for messages
+ * @kick: the registrar's device-wide kick, called with @kick_arg
+ * @kick_arg: the registrar's device (the miscdevice, say)
  * @info: the driver's options
  * @users: per-CPU counts of the sections entered minus those left on
  *	that CPU; only their sum means anything
@@ -47,15 +73,19 @@
  * @lock: protects the lists; taken around a file's entry in cdev_revoke_files
  * @files: open files not yet detached
  * @detached: detached files not yet closed
+ * @children: shim tables of child files, one per driver table
  * @vm_shims: vm_operations shims, one per driver vm_operations table
  * @mms: mms which may be linking a VMA of the device (see cdev_revoke_mmap())
  * @fasync: the core's own SIGIO list, for POLL_HUP at revocation
  * @dep_map: lockdep map of the fence
  */
 struct cdev_revoke {
-	const struct file_operations fops;
-	const struct file_operations *drv;
+	struct cdev_revoke_fops main;
+	struct kref ref;
 	struct cdev *cdev;
+	dev_t devt;
+	void (*kick)(void *arg);
+	void *kick_arg;
 	const struct cdev_revoke_info *info;
 	unsigned long __percpu *users;
 	int error;
@@ -71,6 +101,7 @@ struct cdev_revoke {
 	spinlock_t lock;		/* protects the lists */
 	struct list_head files;
 	struct list_head detached;
+	struct list_head children;
 	struct list_head vm_shims;
 	struct list_head mms;
 	struct fasync_struct *fasync;
@@ -187,9 +218,21 @@ static inline bool cdev_revoke_is_shim(const struct file *file)
 	return file->f_op && file->f_op->open == cdev_revoke_open;
 }
 
+static inline const struct cdev_revoke_fops *file_table(const struct file *file)
+{
+	return container_of(file->f_op, struct cdev_revoke_fops, fops);
+}
+
+/* The device of a shim file. */
 static inline struct cdev_revoke *file_rv(const struct file *file)
 {
-	return container_of(file->f_op, struct cdev_revoke, fops);
+	return file_table(file)->rv;
+}
+
+/* The driver's file operations of a shim file. */
+static inline const struct file_operations *file_drv(const struct file *file)
+{
+	return file_table(file)->drv;
 }
 
 /*
@@ -289,12 +332,24 @@ static __always_inline s64 cdev_revoke_done(struct cdev_revoke *rv, s64 ret,
 }
 
 /* fence.c */
-bool cdev_revoke_misuse(bool cond, const char *what, struct cdev *cdev);
+bool cdev_revoke_misuse(bool cond, const char *what, dev_t devt);
 long cdev_revoke_users(struct cdev_revoke *rv);
+void cdev_revoke_get(struct cdev_revoke *rv);
+
+/* The device number of @rv, for messages. */
+static inline dev_t cdev_revoke_devt(const struct cdev_revoke *rv)
+{
+	struct cdev *cdev = READ_ONCE(rv->cdev);
+
+	return cdev ? cdev->dev : rv->devt;
+}
 
 /* file.c */
 struct cdev_revoke_file *cdev_revoke_lookup(const struct file *file);
-void cdev_revoke_build_fops(struct cdev_revoke *rv);
+void cdev_revoke_build_fops(struct cdev_revoke_fops *t,
+			    const struct file_operations *drv,
+			    struct cdev_revoke *rv);
+void cdev_revoke_free_children(struct cdev_revoke *rv);
 
 /* poll.c */
 __poll_t cdev_revoke_poll(struct file *file, poll_table *pt);

@@ -14,10 +14,13 @@
 
 
 /*
- * vm_operations.  ->close cannot be wrapped: the driver would expect it
- * for every VMA it set up, and after revocation it must not be called, so
- * drivers with ->close are refused (as kernfs does).  Everything else is
- * wrapped; a fault after revocation is a SIGBUS.
+ * vm_operations.  Every method is wrapped: before revocation it runs in
+ * the fence, after it the driver is not called and the shim answers (a
+ * fault is a SIGBUS).  That includes ->open and ->close: a VMA split,
+ * copied by fork() or unmapped after revocation calls neither, so a
+ * driver that counts its VMAs with them frees at ->release (or in its
+ * kick hook) what the last ->close would have freed.  The VMA's
+ * ->vm_private_data is the driver's and is not touched.
  */
 static inline struct cdev_revoke_vm_shim *vma_shim(struct vm_area_struct *vma)
 {
@@ -308,11 +311,22 @@ static void cdev_revoke_vm_open(struct vm_area_struct *vma)
 	cdev_revoke_leave(s->rv);
 }
 
+static void cdev_revoke_vm_close(struct vm_area_struct *vma)
+{
+	struct cdev_revoke_vm_shim *s = vma_shim(vma);
+
+	if (!cdev_revoke_enter(s->rv))
+		return;
+	s->drv->close(vma);
+	cdev_revoke_leave(s->rv);
+}
+
 static const struct vm_operations_struct *
 cdev_revoke_vm_ops(struct cdev_revoke *rv, const struct vm_operations_struct *drv)
 {
 	const struct vm_operations_struct ops = {
 		.open = drv->open ? cdev_revoke_vm_open : NULL,
+		.close = drv->close ? cdev_revoke_vm_close : NULL,
 		.may_split = drv->may_split ? cdev_revoke_vm_may_split : NULL,
 		.mremap = drv->mremap ? cdev_revoke_vm_mremap : NULL,
 		.mprotect = drv->mprotect ? cdev_revoke_vm_mprotect : NULL,
@@ -419,7 +433,8 @@ void cdev_revoke_drop_mms(struct list_head *list)
  */
 int cdev_revoke_mmap(struct file *file, struct vm_area_struct *vma)
 {
-	struct cdev_revoke *rv = file_rv(file);
+	const struct cdev_revoke_fops *t = file_table(file);
+	struct cdev_revoke *rv = t->rv;
 	const struct vm_operations_struct *ops;
 	struct cdev_revoke_mm *rec;
 	LIST_HEAD(done);
@@ -432,22 +447,20 @@ int cdev_revoke_mmap(struct file *file, struct vm_area_struct *vma)
 		kfree(rec);
 		return rv->error;
 	}
-	ret = rv->drv->mmap(file, vma);
+	ret = t->drv->mmap(file, vma);
 	if (ret || vma->vm_file != file)
 		goto out;
 
 	if (vma->vm_ops && vma->vm_ops != &vma_dummy_vm_ops) {
-		ret = -EINVAL;
-		if (WARN_ONCE(vma->vm_ops->close,
-			      "cdev_revoke: %d:%d: vm_ops->close is not supported\n",
-			      MAJOR(rv->cdev->dev), MINOR(rv->cdev->dev)))
-			goto out;
-		ret = -ENOMEM;
 		ops = cdev_revoke_vm_ops(rv, vma->vm_ops);
-		if (!ops)
+		if (!ops) {
+			/* mmap_region() does not close a VMA ->mmap failed. */
+			if (vma->vm_ops->close)
+				vma->vm_ops->close(vma);
+			ret = -ENOMEM;
 			goto out;
+		}
 		vma->vm_ops = ops;
-		ret = 0;
 	}
 
 	spin_lock(&rv->lock);

@@ -143,7 +143,8 @@ void cdev_revoke_unhook(struct cdev_revoke_file *cf)
  */
 __poll_t cdev_revoke_poll(struct file *file, poll_table *pt)
 {
-	struct cdev_revoke *rv = file_rv(file);
+	const struct cdev_revoke_fops *t = file_table(file);
+	struct cdev_revoke *rv = t->rv;
 	struct cdev_revoke_pt wpt;
 	__poll_t mask;
 
@@ -160,7 +161,7 @@ __poll_t cdev_revoke_poll(struct file *file, poll_table *pt)
 			pt = &wpt.pt;
 		}
 	}
-	mask = rv->drv->poll(file, pt);
+	mask = t->drv->poll(file, pt);
 	cdev_revoke_leave(rv);
 	if (READ_ONCE(rv->dead))
 		mask = rv->poll_mask;

@@ -12,6 +12,8 @@
 #include <linux/types.h>
 
 struct cdev;
+struct cdev_revoke;
+struct miscdevice;
 
 /**
  * enum cdev_revoke_flags - behaviour of a revocable character device
@@ -41,12 +43,18 @@ enum cdev_revoke_flags {
  *	refused and before it waits for running ones.  It must wake every
  *	sleeper of the device and complete or cancel work that would call
  *	back into the driver.  May sleep.  Optional.
+ * @kick_misc: @kick for a misc device (see "Misc devices" in the
+ *	documentation).  Optional.
  * @kick_file: same as @kick for one open file, called for each file that
  *	is still open, after @kick.  The file's ->release has not run yet.
- *	May sleep.  Optional.
+ *	Child files (cdev_revoke_anon_getfile()) are open files too.  May
+ *	sleep.  Optional.
+ * @key: lockdep class of the fences of the devices that opt in through a
+ *	registrar (misc devices) with this structure.  Not to be set.
  *
  * The structure is usually a static const object of the driver; it must
- * stay valid for as long as the cdev lives.
+ * stay valid for as long as the device or a file of it lives.  For a misc
+ * device it must be static: it holds a lockdep key.
  */
 struct cdev_revoke_info {
 	int error;
@@ -54,7 +62,9 @@ struct cdev_revoke_info {
 	__poll_t poll_mask;
 	unsigned long close_timeout;
 	void (*kick)(struct cdev *cdev);
+	void (*kick_misc)(struct miscdevice *misc);
 	void (*kick_file)(struct file *file);
+	struct lock_class_key key;
 };
 
 int __cdev_revoke_init(struct cdev *cdev, const struct cdev_revoke_info *info,
@@ -108,6 +118,12 @@ bool cdev_revoke_pending(const struct file *file);
 void cdev_revoke_break_active_protection(struct file *file);
 bool __must_check cdev_revoke_unbreak_active_protection(struct file *file);
 const struct file_operations *cdev_revoke_real_fops(const struct file *file);
+struct file *cdev_revoke_anon_getfile(struct file *parent, const char *name,
+				      const struct file_operations *fops,
+				      void *priv, int flags);
+int cdev_revoke_anon_getfd(struct file *parent, const char *name,
+			   const struct file_operations *fops, void *priv,
+			   int flags);
 
 /**
  * cdev_revoke_file_is - test whether a file was opened through given fops
@@ -125,6 +141,16 @@ static inline bool cdev_revoke_file_is(const struct file *file,
 {
 	return cdev_revoke_real_fops(file) == fops;
 }
+
+/* For registrars that open many devices through one cdev (misc, usbcore). */
+struct cdev_revoke *cdev_revoke_alloc(const struct file_operations *fops,
+				      const struct cdev_revoke_info *info,
+				      dev_t devt, void (*kick)(void *arg),
+				      void *arg, const char *name);
+int cdev_revoke_open_file(struct cdev_revoke *rv, struct inode *inode,
+			  struct file *file);
+void __cdev_revoke(struct cdev_revoke *rv);
+void cdev_revoke_put(struct cdev_revoke *rv);
 
 /* For fs/char_dev.c and fs/file_table.c only. */
 const struct file_operations *cdev_revoke_fops(struct cdev *cdev);
