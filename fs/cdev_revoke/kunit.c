@@ -20,6 +20,7 @@
 #include <linux/file.h>
 #include <linux/filelock.h>
 #include <linux/kthread.h>
+#include <linux/miscdevice.h>
 #include <linux/mman.h>
 #include <linux/moduleparam.h>
 #include <linux/mmu_context.h>
@@ -37,6 +38,7 @@
 #define KT_IOC_SELF	0x4b03
 #define KT_IOC_BREAK	0x4b04
 #define KT_IOC_LOCK	0x4b05
+#define KT_IOC_CHILD	0x4b06	/* park, then create a child file */
 #define KT_PLAIN_RET	42
 #define KT_TIMEOUT	(10 * HZ)
 #define KT_MAGIC	0x5a17c0deU
@@ -76,6 +78,12 @@ struct kt_counts {
 	struct completion go;
 	atomic_t hook_hits;
 	long unbroken;
+	/* registrars, child files, vm_ops->open/close */
+	void *open_pd;
+	atomic_t child_releases;
+	atomic_t vm_opens;
+	atomic_t vm_closes;
+	struct file *child;
 };
 
 /* The driver's private data: freed when the device is revoked. */
@@ -93,6 +101,7 @@ struct kt_drv {
 	bool mkwrite;		/* its vm_ops have ->page_mkwrite */
 	bool probe_icdev;	/* ->open reads inode->i_cdev after its park */
 	bool open_self;		/* ->open revokes its own device */
+	bool vm_close;		/* its vm_ops have ->open and ->close */
 	wait_queue_head_t *wq2;	/* a second queue ->poll waits on, if set */
 };
 
@@ -215,6 +224,38 @@ static ssize_t kt_write_iter(struct kiocb *iocb, struct iov_iter *from)
 	return n;
 }
 
+/* Child files: what a line request or an event queue fd would be. */
+static ssize_t kt_child_read_iter(struct kiocb *iocb, struct iov_iter *to)
+{
+	kt_hit();
+	return iov_iter_zero(iov_iter_count(to), to);
+}
+
+static __poll_t kt_child_poll(struct file *file, poll_table *pt)
+{
+	struct kt_drv *d = file->private_data;
+
+	kt_hit();
+	poll_wait(file, &d->wq, pt);
+	return EPOLLOUT;
+}
+
+static int kt_child_release(struct inode *inode, struct file *file)
+{
+	kt_hit();
+	atomic_inc(&kt_c->child_releases);
+	if (current == READ_ONCE(kt_c->revoker))
+		atomic_inc(&kt_c->released_by_revoke);
+	return 0;
+}
+
+static const struct file_operations kt_child_fops = {
+	.owner		= THIS_MODULE,
+	.read_iter	= kt_child_read_iter,
+	.poll		= kt_child_poll,
+	.release	= kt_child_release,
+};
+
 /* Taken by a method and held by a revoker in the lockdep cases. */
 static DEFINE_MUTEX(kt_lockdep_mutex);
 
@@ -248,6 +289,12 @@ static long kt_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		mutex_lock(&kt_lockdep_mutex);
 		mutex_unlock(&kt_lockdep_mutex);
 		return 0;
+	case KT_IOC_CHILD:
+		kt_park(d);
+		kt_c->child = cdev_revoke_anon_getfile(file, "kt_child",
+						       &kt_child_fops, d,
+						       O_RDWR);
+		return PTR_ERR_OR_ZERO(kt_c->child);
 	}
 	return -ENOTTY;
 }
@@ -325,7 +372,25 @@ static vm_fault_t kt_vm_page_mkwrite(struct vm_fault *vmf)
 	return VM_FAULT_LOCKED;
 }
 
+static void kt_vm_open(struct vm_area_struct *vma)
+{
+	kt_hit();
+	atomic_inc(&kt_c->vm_opens);
+}
+
+static void kt_vm_close(struct vm_area_struct *vma)
+{
+	kt_hit();
+	atomic_inc(&kt_c->vm_closes);
+}
+
 static const struct vm_operations_struct kt_vm_ops = {
+	.fault = kt_vm_fault,
+};
+
+static const struct vm_operations_struct kt_vm_close_ops = {
+	.open = kt_vm_open,
+	.close = kt_vm_close,
 	.fault = kt_vm_fault,
 };
 
@@ -340,6 +405,11 @@ static int kt_mmap(struct file *file, struct vm_area_struct *vma)
 	struct kt_drv *d = file->private_data;
 
 	kt_hit();
+	if (d->vm_close) {
+		/* Every page of the mapping faults in the driver's page. */
+		vma->vm_ops = &kt_vm_close_ops;
+		return 0;
+	}
 	if (vma->vm_end - vma->vm_start != PAGE_SIZE || vma->vm_pgoff)
 		return -EINVAL;
 	if (d->mmap_by_fault) {
@@ -656,11 +726,12 @@ enum kt_op {
 	KT_OP_OPEN,
 	KT_OP_CLOSE,
 	KT_OP_REVOKE,
+	KT_OP_CHILD,
 };
 
 static const char * const kt_op_names[] = {
 	"read", "write", "ioctl", "compat_ioctl", "poll", "llseek", "fsync",
-	"open", "close", "revoke",
+	"open", "close", "revoke", "child",
 };
 
 struct kt_call {
@@ -711,6 +782,9 @@ static int kt_call_fn(void *arg)
 	case KT_OP_REVOKE:
 		cdev_revoke(c->cdev);
 		c->ret = 0;
+		break;
+	case KT_OP_CHILD:
+		c->ret = file->f_op->unlocked_ioctl(file, KT_IOC_CHILD, 0);
 		break;
 	}
 	c->seq = kt_seq();
@@ -1939,6 +2013,378 @@ static void kt_lockdep_nested(struct kunit *test)
 	kt_lockdep_case(test, 1);
 }
 
+
+/*
+ * Reach: misc devices, child files, vm_ops->open/close.
+ */
+
+#define KT_MISC_PATH	"/cdev_revoke_kunit_misc"
+
+/* A misc device's driver data: freed once misc_deregister() returns. */
+struct kt_misc {
+	struct miscdevice misc;
+	wait_queue_head_t wq;
+	bool gone;
+	bool park;
+	struct completion parked;
+};
+
+static struct kt_misc *kt_misc_of(struct file *file)
+{
+	return container_of(file->private_data, struct kt_misc, misc);
+}
+
+static int kt_misc_open(struct inode *inode, struct file *file)
+{
+	kt_hit();
+	atomic_inc(&kt_c->opens);
+	/* misc_open() placed the miscdevice there, as without the shim. */
+	kt_c->open_pd = file->private_data;
+	return 0;
+}
+
+static int kt_misc_release(struct inode *inode, struct file *file)
+{
+	kt_hit();
+	atomic_inc(&kt_c->releases);
+	if (current == READ_ONCE(kt_c->revoker))
+		atomic_inc(&kt_c->released_by_revoke);
+	return 0;
+}
+
+static ssize_t kt_misc_read_iter(struct kiocb *iocb, struct iov_iter *to)
+{
+	struct kt_misc *m = kt_misc_of(iocb->ki_filp);
+
+	kt_hit();
+	if (READ_ONCE(m->park)) {
+		complete(&m->parked);
+		if (wait_event_interruptible(m->wq, READ_ONCE(m->gone)))
+			return -ERESTARTSYS;
+		return -EIO;
+	}
+	return iov_iter_zero(iov_iter_count(to), to);
+}
+
+static __poll_t kt_misc_poll(struct file *file, poll_table *pt)
+{
+	struct kt_misc *m = kt_misc_of(file);
+
+	kt_hit();
+	poll_wait(file, &m->wq, pt);
+	return EPOLLOUT;
+}
+
+static long kt_misc_ioctl(struct file *file, unsigned int cmd,
+			  unsigned long arg)
+{
+	kt_hit();
+	return cmd == KT_IOC_PLAIN ? KT_PLAIN_RET : -ENOTTY;
+}
+
+static const struct file_operations kt_misc_fops = {
+	.owner		= THIS_MODULE,
+	.open		= kt_misc_open,
+	.release	= kt_misc_release,
+	.read_iter	= kt_misc_read_iter,
+	.poll		= kt_misc_poll,
+	.unlocked_ioctl	= kt_misc_ioctl,
+};
+
+static void kt_misc_kick(struct miscdevice *misc)
+{
+	struct kt_misc *m = container_of(misc, struct kt_misc, misc);
+
+	atomic_inc(&kt_c->kicks);
+	WRITE_ONCE(m->gone, true);
+	wake_up_all(&m->wq);
+}
+
+static const struct cdev_revoke_info kt_misc_info = {
+	.kick_misc = kt_misc_kick,
+	.kick_file = kt_kick_file,
+};
+
+static struct kt_misc *kt_misc_alloc(struct kunit *test,
+				     const struct cdev_revoke_info *info)
+{
+	struct kt_misc *m = kzalloc(sizeof(*m), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, m);
+	m->misc.minor = MISC_DYNAMIC_MINOR;
+	m->misc.name = "cdev_revoke_kunit";
+	m->misc.fops = &kt_misc_fops;
+	m->misc.revoke_info = info;
+	init_waitqueue_head(&m->wq);
+	init_completion(&m->parked);
+	return m;
+}
+
+/* Register @m and make a node for its (dynamic) minor. */
+static void kt_misc_register(struct kunit *test, struct kt_misc *m)
+{
+	struct dentry *dentry;
+	struct path parent;
+
+	KUNIT_ASSERT_EQ(test, misc_register(&m->misc), 0);
+	do_unlinkat(AT_FDCWD, getname_kernel(KT_MISC_PATH));
+	dentry = kern_path_create(AT_FDCWD, KT_MISC_PATH, &parent, 0);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(dentry));
+	KUNIT_EXPECT_EQ(test, vfs_mknod(mnt_idmap(parent.mnt),
+					d_inode(parent.dentry), dentry,
+					S_IFCHR | 0600,
+					MKDEV(MISC_MAJOR, m->misc.minor)), 0);
+	done_path_create(&parent, dentry);
+}
+
+static struct file *kt_misc_open_file(struct kunit *test)
+{
+	struct file *file = filp_open(KT_MISC_PATH, O_RDWR, 0);
+
+	KUNIT_ASSERT_FALSE_MSG(test, IS_ERR(file), "open: %ld", PTR_ERR(file));
+	return file;
+}
+
+static void kt_misc_unlink(void)
+{
+	do_unlinkat(AT_FDCWD, getname_kernel(KT_MISC_PATH));
+}
+
+/*
+ * A misc device that opts in: its files run through the shim with the
+ * miscdevice in ->private_data, and misc_deregister() fences the driver
+ * off them (kick, drain, release once) before the driver frees its data.
+ */
+static void kt_misc_revoke(struct kunit *test)
+{
+	struct kt_misc *m = kt_misc_alloc(test, &kt_misc_info);
+	struct kt_call rd = { .op = KT_OP_READ };
+	struct file *file, *idle;
+
+	kt_misc_register(test, m);
+	file = kt_misc_open_file(test);
+	idle = kt_misc_open_file(test);
+	KUNIT_EXPECT_PTR_EQ(test, kt_c->open_pd, (void *)&m->misc);
+	KUNIT_EXPECT_PTR_EQ(test, file->private_data, (void *)&m->misc);
+	KUNIT_EXPECT_TRUE(test, cdev_revoke_file_is(file, &kt_misc_fops));
+	KUNIT_EXPECT_PTR_NE(test, file->f_op, &kt_misc_fops);
+	KUNIT_EXPECT_EQ(test, kt_read(file), 8);
+	KUNIT_EXPECT_EQ(test, file->f_op->unlocked_ioctl(file, KT_IOC_PLAIN, 0),
+			KT_PLAIN_RET);
+
+	WRITE_ONCE(m->park, true);
+	rd.file = file;
+	kt_start(test, &rd);
+	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&m->parked,
+							    KT_TIMEOUT));
+
+	kt_c->revoker = current;
+	misc_deregister(&m->misc);
+	WRITE_ONCE(kt_c->revoked, true);
+	kfree(m);
+
+	KUNIT_ASSERT_TRUE(test, kt_wait(&rd, KT_TIMEOUT));
+	KUNIT_EXPECT_EQ(test, rd.ret, -ENODEV);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->kicks), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->kick_files), 2);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->releases), 2);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->released_by_revoke), 2);
+	KUNIT_EXPECT_EQ(test, kt_read(file), -ENODEV);
+	KUNIT_EXPECT_EQ(test, file->f_op->unlocked_ioctl(file, KT_IOC_PLAIN, 0),
+			-ENODEV);
+	KUNIT_EXPECT_EQ(test, kt_poll_mask(file, NULL),
+			KT_MASK(CDEV_REVOKE_DEFAULT_POLL_MASK));
+	KUNIT_EXPECT_TRUE(test, IS_ERR(filp_open(KT_MISC_PATH, O_RDWR, 0)));
+	kt_close(file);
+	kt_close(idle);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->releases), 2);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->after_revoke), 0);
+	kt_misc_unlink();
+}
+
+/*
+ * The same miscdevice registered again (a driver bound again): new opens
+ * reach it, the file of the old registration stays revoked, and each
+ * file is released once.
+ */
+static void kt_misc_replug(struct kunit *test)
+{
+	struct kt_misc *m = kt_misc_alloc(test, &kt_misc_info);
+	struct file *old, *new;
+
+	kt_misc_register(test, m);
+	old = kt_misc_open_file(test);
+	misc_deregister(&m->misc);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->releases), 1);
+
+	WRITE_ONCE(m->gone, false);
+	kt_misc_register(test, m);
+	new = kt_misc_open_file(test);
+	KUNIT_EXPECT_EQ(test, kt_read(new), 8);
+	KUNIT_EXPECT_EQ(test, kt_read(old), -ENODEV);
+	misc_deregister(&m->misc);
+	kfree(m);
+	WRITE_ONCE(kt_c->revoked, true);
+	KUNIT_EXPECT_EQ(test, kt_read(new), -ENODEV);
+	kt_close(old);
+	kt_close(new);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->opens), 2);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->releases), 2);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->after_revoke), 0);
+	kt_misc_unlink();
+}
+
+/*
+ * misc_revoke() fences early: opens fail while the device stays
+ * registered, and misc_deregister() then has nothing left to wait for.
+ * Revoking a misc device that did not opt in, or was never registered,
+ * is refused and changes nothing.
+ */
+static void kt_misc_early(struct kunit *test)
+{
+	struct kt_misc *m = kt_misc_alloc(test, &kt_misc_info);
+	struct kt_misc *plain = kt_misc_alloc(test, NULL);
+	struct file *file;
+
+	misc_revoke(&plain->misc);		/* never registered */
+
+	kt_misc_register(test, plain);
+	file = kt_misc_open_file(test);
+	KUNIT_EXPECT_PTR_EQ(test, file->f_op, &kt_misc_fops);
+	misc_revoke(&plain->misc);		/* did not opt in */
+	KUNIT_EXPECT_EQ(test, kt_read(file), 8);
+	kt_close(file);
+	misc_deregister(&plain->misc);
+	kfree(plain);
+
+	kt_misc_register(test, m);
+	file = kt_misc_open_file(test);
+	misc_revoke(&m->misc);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->releases), 2);
+	KUNIT_EXPECT_EQ(test, kt_read(file), -ENODEV);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(filp_open(KT_MISC_PATH, O_RDWR, 0)),
+			-ENXIO);
+	misc_deregister(&m->misc);
+	kfree(m);
+	WRITE_ONCE(kt_c->revoked, true);
+	kt_close(file);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->kicks), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->releases), 2);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->after_revoke), 0);
+	kt_misc_unlink();
+}
+
+/*
+ * A child file created by an operation of the device runs in the
+ * device's fence, outlives the file that created it, has an inode of its
+ * own, and is detached by revocation: released once, then the device's
+ * errno and poll mask.
+ */
+static void kt_child_files(struct kunit *test)
+{
+	struct kt_drv *d = kt_register(test, &kt_info);
+	struct file *parent = kt_open_file(test);
+	struct file *child, *child2;
+
+	KUNIT_ASSERT_EQ(test, parent->f_op->unlocked_ioctl(parent, KT_IOC_CHILD,
+							   0), 0);
+	child = kt_c->child;
+	KUNIT_ASSERT_EQ(test, parent->f_op->unlocked_ioctl(parent, KT_IOC_CHILD,
+							   0), 0);
+	child2 = kt_c->child;
+	KUNIT_EXPECT_TRUE(test, cdev_revoke_file_is(child, &kt_child_fops));
+	KUNIT_EXPECT_PTR_NE(test, child->f_op, &kt_child_fops);
+	KUNIT_EXPECT_PTR_EQ(test, child->f_op, child2->f_op);
+	KUNIT_EXPECT_PTR_NE(test, file_inode(child), file_inode(child2));
+	KUNIT_EXPECT_PTR_EQ(test, child->private_data, (void *)d);
+	KUNIT_EXPECT_EQ(test, kt_read(child), 8);
+	KUNIT_EXPECT_EQ(test, kt_poll_mask(child, NULL), KT_MASK(EPOLLOUT));
+
+	/* Closed before revocation: released at close, in the fence. */
+	kt_close(child2);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->child_releases), 1);
+	/* The child outlives the file that made it. */
+	kt_close(parent);
+	KUNIT_EXPECT_EQ(test, kt_read(child), 8);
+
+	kt_c->revoker = current;
+	kt_unregister(test, d);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->child_releases), 2);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->released_by_revoke), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->kick_files), 1);
+	KUNIT_EXPECT_EQ(test, kt_read(child), -ENODEV);
+	KUNIT_EXPECT_EQ(test, kt_poll_mask(child, NULL),
+			KT_MASK(CDEV_REVOKE_DEFAULT_POLL_MASK));
+	kt_close(child);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->child_releases), 2);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->after_revoke), 0);
+}
+
+/* A child requested once revocation has started is refused. */
+static void kt_child_late(struct kunit *test)
+{
+	struct kt_drv *d = kt_register(test, &kt_info);
+	struct file *file = kt_open_file(test);
+	struct kt_call ch = { .op = KT_OP_CHILD, .file = file };
+	struct kt_call rev = { .op = KT_OP_REVOKE, .cdev = d->cdev };
+
+	kt_c->child = NULL;
+	d->park = KT_PARK_GATE;
+	kt_start(test, &ch);
+	KUNIT_ASSERT_TRUE(test, kt_parked(d));
+	kt_start(test, &rev);
+	KUNIT_ASSERT_TRUE(test, kt_rv_dead(d->cdev));
+	d->park = KT_PARK_NONE;		/* for ->release */
+	complete(&d->gate);
+	KUNIT_ASSERT_TRUE(test, kt_wait(&ch, KT_TIMEOUT));
+	KUNIT_ASSERT_TRUE(test, kt_wait(&rev, KT_TIMEOUT));
+	KUNIT_EXPECT_EQ(test, ch.ret, -ENODEV);
+	KUNIT_EXPECT_TRUE(test, IS_ERR(kt_c->child));
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->child_releases), 0);
+	kt_unregister(test, d);
+	kt_close(file);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->after_revoke), 0);
+}
+
+/*
+ * vm_ops->open and ->close run in the fence before revocation, in pairs
+ * as mm calls them (a split opens the new VMA, an unmap closes each
+ * piece), and never after it: unmapping the rest of the mapping after
+ * revocation, and the exit of the mm, call nothing.
+ */
+static void kt_vm_open_close(struct kunit *test)
+{
+	struct kt_drv *d = kt_register(test, &kt_info);
+	struct file *file = kt_open_file(test);
+	unsigned long addr;
+	u32 v = 0;
+
+	d->vm_close = true;
+	addr = kunit_vm_mmap(test, file, 0, 3 * PAGE_SIZE,
+			     PROT_READ, MAP_SHARED, 0);
+	KUNIT_ASSERT_FALSE(test, IS_ERR_VALUE(addr));
+	KUNIT_ASSERT_NE(test, addr, 0);
+	KUNIT_EXPECT_EQ(test, copy_from_user(&v, (void __user *)addr,
+					     sizeof(v)), 0);
+	KUNIT_EXPECT_EQ(test, v, KT_MAGIC);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->vm_opens), 0);
+
+	/* The middle page: two splits, each opening the new VMA. */
+	KUNIT_EXPECT_EQ(test, vm_munmap(addr + PAGE_SIZE, PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->vm_opens), 2);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->vm_closes), 1);
+	KUNIT_EXPECT_EQ(test, vm_munmap(addr, PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->vm_closes), 2);
+
+	kt_unregister(test, d);
+	KUNIT_EXPECT_NE(test, copy_from_user(&v, (void __user *)addr +
+					     2 * PAGE_SIZE, sizeof(v)), 0);
+	KUNIT_EXPECT_EQ(test, vm_munmap(addr + 2 * PAGE_SIZE, PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->vm_closes), 2);
+	kt_close(file);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->after_revoke), 0);
+}
+
 static struct kunit_case cdev_revoke_test_cases[] = {
 	KUNIT_CASE(kt_shim_table),
 	KUNIT_CASE(kt_after_revoke),
@@ -1969,6 +2415,12 @@ static struct kunit_case cdev_revoke_test_cases[] = {
 	KUNIT_CASE(kt_poll_pollfree),
 	KUNIT_CASE(kt_poll_forwarding),
 	KUNIT_CASE(kt_revoke_tail),
+	KUNIT_CASE(kt_misc_revoke),
+	KUNIT_CASE(kt_misc_replug),
+	KUNIT_CASE(kt_misc_early),
+	KUNIT_CASE(kt_child_files),
+	KUNIT_CASE(kt_child_late),
+	KUNIT_CASE(kt_vm_open_close),
 	{}
 };
 
