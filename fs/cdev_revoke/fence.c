@@ -303,8 +303,11 @@ static bool cdev_revoke_all_closed(struct cdev_revoke *rv)
  *
  * Call it from the remove path before cdev_del() or cdev_device_del(),
  * not from a file operation of @cdev (see
- * cdev_revoke_break_active_protection()).  Concurrent and later calls wait
- * for the first one to complete, then return.
+ * cdev_revoke_break_active_protection()).  cdev_del() and
+ * cdev_device_del() call it if the driver has not, so a driver whose
+ * remove path deletes the cdev before it frees anything the file
+ * operations use need not call it at all.  Concurrent and later calls
+ * wait for the first one to complete, then return.
  *
  * Context: Process context; sleeps.  Must not hold a lock that a file
  * operation of @cdev takes.
@@ -317,6 +320,20 @@ void cdev_revoke(struct cdev *cdev)
 	__cdev_revoke(cdev->revoke);
 }
 EXPORT_SYMBOL_GPL(cdev_revoke);
+
+/*
+ * cdev_del() and cdev_device_del() of a revocable cdev: revoke it unless
+ * the driver did already, which costs nothing then (no might_sleep():
+ * some drivers delete their cdev from a release callback once revoked).
+ */
+void cdev_revoke_del(struct cdev *cdev)
+{
+	struct cdev_revoke *rv = cdev->revoke;
+
+	/* Pairs with the release in __cdev_revoke(). */
+	if (!smp_load_acquire(&rv->revoked))
+		__cdev_revoke(rv);
+}
 
 /**
  * __cdev_revoke - fence the driver off a device, given its state

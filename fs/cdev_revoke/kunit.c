@@ -2385,6 +2385,51 @@ static void kt_vm_open_close(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->after_revoke), 0);
 }
 
+/*
+ * One-line conversions: cdev_del() of a cdev the driver did not revoke
+ * revokes it (kick, drain, release) before the driver frees its data;
+ * of one it did revoke, it returns at once.
+ */
+static void kt_del_revokes(struct kunit *test)
+{
+	struct kt_ctx *ctx = test->priv;
+	struct kt_drv *d = kt_register(test, &kt_info);
+	struct file *file = kt_open_file(test);
+	struct kt_call rd = { .op = KT_OP_READ, .file = file };
+
+	d->park = KT_PARK_KICK;
+	kt_start(test, &rd);
+	KUNIT_ASSERT_TRUE(test, kt_parked(d));
+	kt_c->revoker = current;
+	cdev_del(d->cdev);
+	ctx->cdev = NULL;
+	WRITE_ONCE(kt_c->revoked, true);
+	WRITE_ONCE(kt_d, NULL);
+	__free_page(d->page);
+	kfree(d);
+
+	KUNIT_ASSERT_TRUE(test, kt_wait(&rd, KT_TIMEOUT));
+	KUNIT_EXPECT_EQ(test, rd.ret, -ENODEV);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->kicks), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->releases), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->released_by_revoke), 1);
+	KUNIT_EXPECT_EQ(test, kt_read(file), -ENODEV);
+	KUNIT_EXPECT_TRUE(test, IS_ERR(filp_open(KT_PATH, O_RDWR, 0)));
+	kt_close(file);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->releases), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->after_revoke), 0);
+
+	/* Revoked by the driver first: cdev_del() only deletes. */
+	d = kt_register(test, &kt_info);
+	cdev_revoke(d->cdev);
+	cdev_del(d->cdev);
+	ctx->cdev = NULL;
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->kicks), 2);
+	WRITE_ONCE(kt_d, NULL);
+	__free_page(d->page);
+	kfree(d);
+}
+
 static struct kunit_case cdev_revoke_test_cases[] = {
 	KUNIT_CASE(kt_shim_table),
 	KUNIT_CASE(kt_after_revoke),
@@ -2421,6 +2466,7 @@ static struct kunit_case cdev_revoke_test_cases[] = {
 	KUNIT_CASE(kt_child_files),
 	KUNIT_CASE(kt_child_late),
 	KUNIT_CASE(kt_vm_open_close),
+	KUNIT_CASE(kt_del_revokes),
 	{}
 };
 

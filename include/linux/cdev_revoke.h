@@ -155,6 +155,7 @@ void cdev_revoke_put(struct cdev_revoke *rv);
 /* For fs/char_dev.c and fs/file_table.c only. */
 const struct file_operations *cdev_revoke_fops(struct cdev *cdev);
 bool cdev_revoke_stale(struct cdev *cdev);
+void cdev_revoke_del(struct cdev *cdev);
 struct cdev *cdev_revoke_file_cdev(const struct file *file);
 void cdev_revoke_free(struct cdev *cdev);
 
