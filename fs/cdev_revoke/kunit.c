@@ -28,6 +28,7 @@
 #include <linux/pagemap.h>
 #include <linux/random.h>
 #include <linux/uio.h>
+#include <linux/usb.h>
 
 #include "../internal.h"
 #include "internal.h"
@@ -1975,6 +1976,9 @@ static void kt_revoke_tail(struct kunit *test)
  * exactly this report.
  */
 static bool kt_lockdep_boot;
+/* The boot parameter keeps the name the suite had inside the core. */
+#undef MODULE_PARAM_PREFIX
+#define MODULE_PARAM_PREFIX "cdev_revoke."
 module_param_named(lockdep_test, kt_lockdep_boot, bool, 0444);
 
 static void kt_lockdep_case(struct kunit *test, unsigned int subclass)
@@ -2430,6 +2434,157 @@ static void kt_del_revokes(struct kunit *test)
 	kfree(d);
 }
 
+/*
+ * usb_register_dev(): the minor of a class driver that opts in is
+ * revoked by usb_deregister_dev(), as a disconnect does.  The interface
+ * is a stand-in (a plain device as the parent of the usbmisc device): the
+ * glue in usbcore only needs its minor and its struct device.
+ */
+#if IS_BUILTIN(CONFIG_USB)
+
+#define KT_USB_PATH	"/cdev_revoke_kunit_usb"
+
+struct kt_usb {
+	struct usb_interface intf;
+	wait_queue_head_t wq;
+	bool gone;
+	bool park;
+	struct completion parked;
+};
+
+static struct kt_usb *kt_usb_dev;
+
+static int kt_usb_open(struct inode *inode, struct file *file)
+{
+	kt_hit();
+	atomic_inc(&kt_c->opens);
+	file->private_data = READ_ONCE(kt_usb_dev);
+	return 0;
+}
+
+static int kt_usb_release(struct inode *inode, struct file *file)
+{
+	kt_hit();
+	atomic_inc(&kt_c->releases);
+	if (current == READ_ONCE(kt_c->revoker))
+		atomic_inc(&kt_c->released_by_revoke);
+	return 0;
+}
+
+static ssize_t kt_usb_read_iter(struct kiocb *iocb, struct iov_iter *to)
+{
+	struct kt_usb *u = iocb->ki_filp->private_data;
+
+	kt_hit();
+	if (READ_ONCE(u->park)) {
+		complete(&u->parked);
+		if (wait_event_interruptible(u->wq, READ_ONCE(u->gone)))
+			return -ERESTARTSYS;
+		return -EIO;	/* what a killed URB would give */
+	}
+	return iov_iter_zero(iov_iter_count(to), to);
+}
+
+static const struct file_operations kt_usb_fops = {
+	.owner		= THIS_MODULE,
+	.open		= kt_usb_open,
+	.release	= kt_usb_release,
+	.read_iter	= kt_usb_read_iter,
+};
+
+static void kt_usb_kick(struct usb_interface *intf)
+{
+	struct kt_usb *u = container_of(intf, struct kt_usb, intf);
+
+	atomic_inc(&kt_c->kicks);
+	WRITE_ONCE(u->gone, true);
+	wake_up_all(&u->wq);
+}
+
+static const struct cdev_revoke_info kt_usb_info = {
+	.kick_usb = kt_usb_kick,
+	.error = -ESHUTDOWN,
+};
+
+static struct usb_class_driver kt_usb_class = {
+	.name		= "kt_usb%d",
+	.fops		= &kt_usb_fops,
+	.revoke_info	= &kt_usb_info,
+};
+
+static void kt_usb_dev_release(struct device *dev)
+{
+	kfree(container_of(dev, struct kt_usb, intf.dev));
+}
+
+static void kt_usb_revoke(struct kunit *test)
+{
+	struct kt_call rd = { .op = KT_OP_READ };
+	struct dentry *dentry;
+	struct file *file;
+	struct path parent;
+	struct kt_usb *u;
+	dev_t devt;
+
+	u = kzalloc(sizeof(*u), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, u);
+	init_waitqueue_head(&u->wq);
+	init_completion(&u->parked);
+	u->intf.minor = -1;
+	device_initialize(&u->intf.dev);
+	u->intf.dev.release = kt_usb_dev_release;
+	dev_set_name(&u->intf.dev, "cdev_revoke_kunit_usb");
+	KUNIT_ASSERT_EQ(test, device_add(&u->intf.dev), 0);
+	KUNIT_ASSERT_EQ(test, usb_register_dev(&u->intf, &kt_usb_class), 0);
+	WRITE_ONCE(kt_usb_dev, u);
+	devt = MKDEV(USB_MAJOR, u->intf.minor);
+
+	do_unlinkat(AT_FDCWD, getname_kernel(KT_USB_PATH));
+	dentry = kern_path_create(AT_FDCWD, KT_USB_PATH, &parent, 0);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(dentry));
+	KUNIT_EXPECT_EQ(test, vfs_mknod(mnt_idmap(parent.mnt),
+					d_inode(parent.dentry), dentry,
+					S_IFCHR | 0600, devt), 0);
+	done_path_create(&parent, dentry);
+
+	file = filp_open(KT_USB_PATH, O_RDWR, 0);
+	KUNIT_ASSERT_FALSE_MSG(test, IS_ERR(file), "open: %ld", PTR_ERR(file));
+	KUNIT_EXPECT_TRUE(test, cdev_revoke_file_is(file, &kt_usb_fops));
+	KUNIT_EXPECT_PTR_NE(test, file->f_op, &kt_usb_fops);
+	KUNIT_EXPECT_EQ(test, kt_read(file), 8);
+
+	WRITE_ONCE(u->park, true);
+	rd.file = file;
+	kt_start(test, &rd);
+	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&u->parked,
+							    KT_TIMEOUT));
+	/* What a class driver's disconnect does, then its data is gone. */
+	kt_c->revoker = current;
+	usb_deregister_dev(&u->intf, &kt_usb_class);
+	WRITE_ONCE(kt_c->revoked, true);
+	WRITE_ONCE(kt_usb_dev, NULL);
+	KUNIT_EXPECT_EQ(test, u->intf.minor, -1);
+	device_unregister(&u->intf.dev);
+
+	KUNIT_ASSERT_TRUE(test, kt_wait(&rd, KT_TIMEOUT));
+	KUNIT_EXPECT_EQ(test, rd.ret, -ESHUTDOWN);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->kicks), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->releases), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->released_by_revoke), 1);
+	KUNIT_EXPECT_EQ(test, kt_read(file), -ESHUTDOWN);
+	KUNIT_EXPECT_TRUE(test, IS_ERR(filp_open(KT_USB_PATH, O_RDWR, 0)));
+	kt_close(file);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->releases), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->after_revoke), 0);
+	do_unlinkat(AT_FDCWD, getname_kernel(KT_USB_PATH));
+}
+#else
+static void kt_usb_revoke(struct kunit *test)
+{
+	kunit_skip(test, "needs CONFIG_USB=y");
+}
+#endif
+
 static struct kunit_case cdev_revoke_test_cases[] = {
 	KUNIT_CASE(kt_shim_table),
 	KUNIT_CASE(kt_after_revoke),
@@ -2467,6 +2622,7 @@ static struct kunit_case cdev_revoke_test_cases[] = {
 	KUNIT_CASE(kt_child_late),
 	KUNIT_CASE(kt_vm_open_close),
 	KUNIT_CASE(kt_del_revokes),
+	KUNIT_CASE(kt_usb_revoke),
 	{}
 };
 

@@ -14,6 +14,7 @@
 struct cdev;
 struct cdev_revoke;
 struct miscdevice;
+struct usb_interface;
 
 /**
  * enum cdev_revoke_flags - behaviour of a revocable character device
@@ -45,16 +46,18 @@ enum cdev_revoke_flags {
  *	back into the driver.  May sleep.  Optional.
  * @kick_misc: @kick for a misc device (see "Misc devices" in the
  *	documentation).  Optional.
+ * @kick_usb: @kick for a minor of usb_register_dev(), with its interface.
+ *	Optional.
  * @kick_file: same as @kick for one open file, called for each file that
  *	is still open, after @kick.  The file's ->release has not run yet.
  *	Child files (cdev_revoke_anon_getfile()) are open files too.  May
  *	sleep.  Optional.
  * @key: lockdep class of the fences of the devices that opt in through a
- *	registrar (misc devices) with this structure.  Not to be set.
+ *	registrar (misc, usbcore) with this structure.  Not to be set.
  *
  * The structure is usually a static const object of the driver; it must
  * stay valid for as long as the device or a file of it lives.  For a misc
- * device it must be static: it holds a lockdep key.
+ * device or a USB class driver it must be static: it holds a lockdep key.
  */
 struct cdev_revoke_info {
 	int error;
@@ -63,6 +66,7 @@ struct cdev_revoke_info {
 	unsigned long close_timeout;
 	void (*kick)(struct cdev *cdev);
 	void (*kick_misc)(struct miscdevice *misc);
+	void (*kick_usb)(struct usb_interface *intf);
 	void (*kick_file)(struct file *file);
 	struct lock_class_key key;
 };
