@@ -5,8 +5,12 @@
  *
  * It binds QEMU's "edu" PCI device (1234:11e8) and "test-cdev-revoke"
  * platform devices, which the module creates and destroys on request, and
- * gives each a /dev/tcrN node.  Its private data is devres-managed, as in
- * real drivers, so a method that runs after unbind is a KASAN report.
+ * gives each a /dev/tcrN node, or a misc device /dev/tcr-miscN for the
+ * platform devices added through "platform_add_misc".  Its private data is
+ * devres-managed, as in real drivers, so a method that runs after unbind
+ * is a KASAN report.  Its mappings count their VMAs (vm_ops ->open and
+ * ->close), and an ioctl hands out child files (anon inodes) of the
+ * device.
  *
  * What the tests watch lives in module memory: the counters in debugfs
  * (test_cdev_revoke/), and one struct tcr_file per open file, kept until
@@ -18,6 +22,7 @@
  */
 
 #include <linux/cdev.h>
+#include <linux/anon_inodes.h>
 #include <linux/cdev_revoke.h>
 #include <linux/debugfs.h>
 #include <linux/device.h>
@@ -27,6 +32,7 @@
 #include <linux/io.h>
 #include <linux/io_uring/cmd.h>
 #include <linux/list.h>
+#include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/pci.h>
@@ -51,6 +57,8 @@
 #define TCR_IOC_ID		_IOR('R', 1, __u32)
 #define TCR_IOC_SLEEP		_IOW('R', 2, __u32)	/* milliseconds */
 #define TCR_IOC_EVENT		_IO('R', 3)		/* raise an event */
+#define TCR_IOC_CHILD		_IO('R', 4)		/* a child file: its fd */
+#define TCR_IOC_CHILD_LATE	_IO('R', 5)		/* one once revoked */
 #define TCR_URING_ID		1
 #define TCR_URING_WAIT		2			/* complete at next event */
 
@@ -66,11 +74,18 @@ MODULE_PARM_DESC(async_ms, "delay before an async read_iter completes");
 static atomic_t tcr_opens, tcr_releases, tcr_calls, tcr_after_revoke;
 static atomic_t tcr_revokes, tcr_kicks, tcr_irqs, tcr_async_done;
 static atomic_t tcr_compat_ioctls, tcr_fasync_left;
+static atomic_t tcr_vmas, tcr_vma_opens, tcr_vma_closes;
+static atomic_t tcr_child_opens, tcr_child_releases, tcr_child_refused;
+static atomic_t tcr_child_late;
 
 /* Private data of one bound device: devres, freed at unbind. */
 struct tcr_dev {
 	struct device *parent;
 	struct cdev *cdev;
+	struct miscdevice misc;		/* instead of the cdev if is_misc */
+	char misc_name[16];
+	bool is_misc;
+	unsigned int idx;		/* in tcr_ida */
 	dev_t devt;
 	u32 id;
 	void __iomem *regs;
@@ -94,6 +109,7 @@ struct tcr_file {
 	struct list_head node;		/* in tcr_dev.files */
 	struct list_head all;		/* in tcr_all_files */
 	struct tcr_dev *td;
+	bool child;			/* a child file (TCR_IOC_CHILD) */
 	bool released;
 	bool revoked;
 };
@@ -191,7 +207,10 @@ static int tcr_open(struct inode *inode, struct file *file)
 	if (!tf)
 		return -ENOMEM;
 	mutex_lock(&tcr_lock);
-	td = minor < TCR_MINORS ? tcr_devs[minor] : NULL;
+	if (imajor(inode) == MISC_MAJOR)	/* misc_open() set it */
+		td = container_of(file->private_data, struct tcr_dev, misc);
+	else
+		td = minor < TCR_MINORS ? tcr_devs[minor] : NULL;
 	if (!td) {
 		mutex_unlock(&tcr_lock);
 		kfree(tf);
@@ -219,7 +238,7 @@ static int tcr_release(struct inode *inode, struct file *file)
 	list_del_init(&tf->node);
 	spin_unlock(&td->lock);
 	WRITE_ONCE(tf->released, true);
-	atomic_inc(&tcr_releases);
+	atomic_inc(tf->child ? &tcr_child_releases : &tcr_releases);
 	return 0;
 }
 
@@ -312,6 +331,8 @@ static __poll_t tcr_poll(struct file *file, poll_table *pt)
 	return mask;
 }
 
+static long tcr_child_create(struct file *file, struct tcr_dev *td, bool late);
+
 static long tcr_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct tcr_dev *td = tcr_enter(file);
@@ -337,6 +358,10 @@ static long tcr_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		else
 			tcr_event(td);
 		return 0;
+	case TCR_IOC_CHILD:
+		return tcr_child_create(file, td, false);
+	case TCR_IOC_CHILD_LATE:
+		return tcr_child_create(file, td, true);
 	}
 	return -ENOTTY;
 }
@@ -353,15 +378,50 @@ static long tcr_compat_ioctl(struct file *file, unsigned int cmd,
 #define tcr_compat_ioctl NULL
 #endif
 
+/*
+ * VMAs are counted: ->mmap and ->open add one, ->close takes one away.
+ * Neither touches the device: a call after revocation is only counted.
+ */
+static void tcr_vm_open(struct vm_area_struct *vma)
+{
+	tcr_enter(vma->vm_file);
+	atomic_inc(&tcr_vmas);
+	atomic_inc(&tcr_vma_opens);
+}
+
+static void tcr_vm_close(struct vm_area_struct *vma)
+{
+	tcr_enter(vma->vm_file);
+	atomic_dec(&tcr_vmas);
+	atomic_inc(&tcr_vma_closes);
+}
+
+static const struct vm_operations_struct tcr_vm_ops = {
+	.open	= tcr_vm_open,
+	.close	= tcr_vm_close,
+};
+
+/* The edu BAR, or the two pages of a platform device. */
 static int tcr_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct tcr_dev *td = tcr_enter(file);
+	unsigned long size = vma->vm_end - vma->vm_start;
+	int ret;
 
-	if (td->regs)
-		return vm_iomap_memory(vma, td->mmio_start, td->mmio_len);
-	return remap_pfn_range(vma, vma->vm_start,
-			       virt_to_phys(td->page) >> PAGE_SHIFT,
-			       PAGE_SIZE, vma->vm_page_prot);
+	if (td->regs) {
+		ret = vm_iomap_memory(vma, td->mmio_start, td->mmio_len);
+	} else if (size > 2 * PAGE_SIZE) {
+		ret = -EINVAL;
+	} else {
+		ret = remap_pfn_range(vma, vma->vm_start,
+				      virt_to_phys(td->page) >> PAGE_SHIFT,
+				      size, vma->vm_page_prot);
+	}
+	if (ret)
+		return ret;
+	vma->vm_ops = &tcr_vm_ops;
+	atomic_inc(&tcr_vmas);
+	return 0;
 }
 
 static int tcr_uring_cmd(struct io_uring_cmd *cmd, unsigned int issue_flags)
@@ -421,15 +481,73 @@ static const struct file_operations tcr_fops = {
 	.llseek		= noop_llseek,
 };
 
+/* Child files: read, poll and ioctl as the device's files; no open. */
+static const struct file_operations tcr_child_fops = {
+	.owner		= THIS_MODULE,
+	.release	= tcr_release,
+	.read_iter	= tcr_read_iter,
+	.poll		= tcr_poll,
+	.unlocked_ioctl	= tcr_ioctl,
+	.llseek		= noop_llseek,
+};
+
+/*
+ * A child file of @file's device, as its fd.  @late: first wait until the
+ * device is being revoked (the kick hook sets td->gone): creating the
+ * child must then fail.  Counted either way.
+ */
+static long tcr_child_create(struct file *file, struct tcr_dev *td, bool late)
+{
+	struct tcr_file *tf;
+	int fd, ret;
+
+	if (late) {
+		ret = wait_event_interruptible(td->wq, READ_ONCE(td->gone));
+		if (ret)
+			return ret;
+	}
+	tf = kzalloc(sizeof(*tf), GFP_KERNEL);
+	if (!tf)
+		return -ENOMEM;
+	tf->td = td;
+	tf->child = true;
+	mutex_lock(&tcr_lock);
+	list_add(&tf->all, &tcr_all_files);
+	mutex_unlock(&tcr_lock);
+	spin_lock(&td->lock);
+	list_add(&tf->node, &td->files);
+	spin_unlock(&td->lock);
+
+	atomic_inc(&tcr_child_opens);
+	if (optin)
+		fd = cdev_revoke_anon_getfd(file, "tcr-child", &tcr_child_fops,
+					    tf, O_RDWR | O_CLOEXEC);
+	else
+		fd = anon_inode_getfd("tcr-child", &tcr_child_fops, tf,
+				      O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		/* never opened; tf stays on tcr_all_files, unused */
+		atomic_dec(&tcr_child_opens);
+		atomic_inc(&tcr_child_refused);
+		spin_lock(&td->lock);
+		list_del_init(&tf->node);
+		spin_unlock(&td->lock);
+		WRITE_ONCE(tf->released, true);
+		return fd;
+	}
+	if (late)		/* a child of a device being revoked */
+		atomic_inc(&tcr_child_late);
+	return fd;
+}
+
 static struct tcr_dev *tcr_of_cdev(struct cdev *cdev)
 {
 	return tcr_devs[MINOR(cdev->dev) - MINOR(tcr_base)];
 }
 
 /* Wake every sleeper, complete every queued request: nothing waits on us. */
-static void tcr_kick(struct cdev *cdev)
+static void tcr_kick_dev(struct tcr_dev *td)
 {
-	struct tcr_dev *td = tcr_of_cdev(cdev);
 	struct tcr_iocb *ti, *tn;
 	LIST_HEAD(iocbs);
 
@@ -448,20 +566,36 @@ static void tcr_kick(struct cdev *cdev)
 	tcr_complete_cmds(td, -ENODEV);
 }
 
+static void tcr_kick(struct cdev *cdev)
+{
+	tcr_kick_dev(tcr_of_cdev(cdev));
+}
+
+static void tcr_kick_misc(struct miscdevice *misc)
+{
+	tcr_kick_dev(container_of(misc, struct tcr_dev, misc));
+}
+
 static const struct cdev_revoke_info tcr_revoke_info = {
 	.kick = tcr_kick,
 };
 
-static void tcr_remove_cdev(void *data)
+/* Static, not on the stack or heap: it holds the misc fences' lockdep key. */
+static const struct cdev_revoke_info tcr_misc_revoke_info = {
+	.kick_misc = tcr_kick_misc,
+};
+
+/*
+ * The device was revoked (or, with optin=0, is going): from now on a
+ * method of one of its files is a method after revocation.
+ */
+static void tcr_revoked(struct tcr_dev *td)
 {
-	struct tcr_dev *td = data;
 	struct tcr_file *tf;
 
-	device_destroy(&tcr_class, td->devt);
 	if (optin) {
 		struct fasync_struct *fa;
 
-		cdev_revoke(td->cdev);
 		atomic_inc(&tcr_revokes);
 		/* revocation turned fasync off for every file: none is left */
 		rcu_read_lock();
@@ -475,12 +609,34 @@ static void tcr_remove_cdev(void *data)
 	list_for_each_entry(tf, &td->files, node)
 		WRITE_ONCE(tf->revoked, true);
 	spin_unlock(&td->lock);
-	tcr_devs[MINOR(td->devt) - MINOR(tcr_base)] = NULL;
+	if (!td->is_misc)
+		tcr_devs[td->idx] = NULL;
 	mutex_unlock(&tcr_lock);
+}
+
+static void tcr_remove_cdev(void *data)
+{
+	struct tcr_dev *td = data;
+
+	device_destroy(&tcr_class, td->devt);
+	if (optin)
+		cdev_revoke(td->cdev);
+	tcr_revoked(td);
 	cdev_del(td->cdev);
 	cancel_delayed_work_sync(&td->async_work);
 	cancel_work_sync(&td->event_work);
-	ida_free(&tcr_ida, MINOR(td->devt) - MINOR(tcr_base));
+	ida_free(&tcr_ida, td->idx);
+}
+
+static void tcr_remove_misc(void *data)
+{
+	struct tcr_dev *td = data;
+
+	misc_deregister(&td->misc);	/* revokes the open files first */
+	tcr_revoked(td);
+	cancel_delayed_work_sync(&td->async_work);
+	cancel_work_sync(&td->event_work);
+	ida_free(&tcr_ida, td->idx);
 }
 
 static void tcr_init_dev(struct device *parent, struct tcr_dev *td)
@@ -495,6 +651,26 @@ static void tcr_init_dev(struct device *parent, struct tcr_dev *td)
 	INIT_WORK(&td->event_work, tcr_event_work);
 }
 
+/* A misc device with a dynamic minor, /dev/tcr-miscN, instead of the cdev. */
+static int tcr_register_misc(struct device *parent, struct tcr_dev *td)
+{
+	int ret;
+
+	snprintf(td->misc_name, sizeof(td->misc_name), "tcr-misc%u", td->idx);
+	td->misc.minor = MISC_DYNAMIC_MINOR;
+	td->misc.name = td->misc_name;
+	td->misc.fops = &tcr_fops;
+	td->misc.parent = parent;
+	if (optin)
+		td->misc.revoke_info = &tcr_misc_revoke_info;
+	ret = misc_register(&td->misc);
+	if (ret) {
+		ida_free(&tcr_ida, td->idx);
+		return ret;
+	}
+	return devm_add_action_or_reset(parent, tcr_remove_misc, td);
+}
+
 /* Register /dev/tcrN for @parent; undone by devres, before what came first. */
 static int tcr_register(struct device *parent, struct tcr_dev *td)
 {
@@ -504,6 +680,9 @@ static int tcr_register(struct device *parent, struct tcr_dev *td)
 	minor = ida_alloc_max(&tcr_ida, TCR_MINORS - 1, GFP_KERNEL);
 	if (minor < 0)
 		return minor;
+	td->idx = minor;
+	if (td->is_misc)
+		return tcr_register_misc(parent, td);
 	td->devt = MKDEV(MAJOR(tcr_base), MINOR(tcr_base) + minor);
 	td->cdev = cdev_alloc();
 	if (!td->cdev) {
@@ -612,17 +791,21 @@ static struct pci_driver tcr_edu_driver = {
 
 static int tcr_plat_probe(struct platform_device *pdev)
 {
+	const bool *misc = dev_get_platdata(&pdev->dev);
 	struct tcr_dev *td;
 
 	td = devm_kzalloc(&pdev->dev, sizeof(*td), GFP_KERNEL);
 	if (!td)
 		return -ENOMEM;
+	/* two pages, for mappings that are split and moved */
 	td->page = (void *)devm_get_free_pages(&pdev->dev,
-					       GFP_KERNEL | __GFP_ZERO, 0);
+					       GFP_KERNEL | __GFP_ZERO, 1);
 	if (!td->page)
 		return -ENOMEM;
 	td->id = TCR_PLAT_ID;
+	td->is_misc = misc && *misc;
 	*(u32 *)td->page = TCR_PLAT_ID;
+	*(u32 *)(td->page + PAGE_SIZE) = TCR_PLAT_ID + 1;
 	tcr_init_dev(&pdev->dev, td);
 	return tcr_register(&pdev->dev, td);
 }
@@ -632,8 +815,11 @@ static struct platform_driver tcr_plat_driver = {
 	.probe = tcr_plat_probe,
 };
 
-/* debugfs "platform_add" / "platform_del": write an id (0..63). */
-static int tcr_plat_add(void *data, u64 id)
+/*
+ * debugfs "platform_add" / "platform_add_misc" / "platform_del": write an
+ * id (0..63).  The device of "platform_add_misc" is a misc device.
+ */
+static int tcr_plat_add_kind(u64 id, bool misc)
 {
 	struct platform_device *pdev;
 
@@ -644,11 +830,22 @@ static int tcr_plat_add(void *data, u64 id)
 		mutex_unlock(&tcr_pdev_lock);
 		return -EEXIST;
 	}
-	pdev = platform_device_register_simple(TCR_NAME, id, NULL, 0);
+	pdev = platform_device_register_data(NULL, TCR_NAME, id, &misc,
+					     sizeof(misc));
 	if (!IS_ERR(pdev))
 		tcr_pdevs[id] = pdev;
 	mutex_unlock(&tcr_pdev_lock);
 	return PTR_ERR_OR_ZERO(pdev);
+}
+
+static int tcr_plat_add(void *data, u64 id)
+{
+	return tcr_plat_add_kind(id, false);
+}
+
+static int tcr_plat_add_misc(void *data, u64 id)
+{
+	return tcr_plat_add_kind(id, true);
 }
 
 static int tcr_plat_del(void *data, u64 id)
@@ -668,6 +865,8 @@ static int tcr_plat_del(void *data, u64 id)
 }
 
 DEFINE_DEBUGFS_ATTRIBUTE(tcr_plat_add_fops, NULL, tcr_plat_add, "%llu\n");
+DEFINE_DEBUGFS_ATTRIBUTE(tcr_plat_add_misc_fops, NULL, tcr_plat_add_misc,
+			 "%llu\n");
 DEFINE_DEBUGFS_ATTRIBUTE(tcr_plat_del_fops, NULL, tcr_plat_del, "%llu\n");
 
 static void tcr_debugfs_init(void)
@@ -685,9 +884,18 @@ static void tcr_debugfs_init(void)
 	debugfs_create_atomic_t("async_done", 0444, d, &tcr_async_done);
 	debugfs_create_atomic_t("compat_ioctls", 0444, d, &tcr_compat_ioctls);
 	debugfs_create_atomic_t("fasync_left", 0444, d, &tcr_fasync_left);
+	debugfs_create_atomic_t("vmas", 0444, d, &tcr_vmas);
+	debugfs_create_atomic_t("vma_opens", 0444, d, &tcr_vma_opens);
+	debugfs_create_atomic_t("vma_closes", 0444, d, &tcr_vma_closes);
+	debugfs_create_atomic_t("child_opens", 0444, d, &tcr_child_opens);
+	debugfs_create_atomic_t("child_releases", 0444, d, &tcr_child_releases);
+	debugfs_create_atomic_t("child_refused", 0444, d, &tcr_child_refused);
+	debugfs_create_atomic_t("child_late", 0444, d, &tcr_child_late);
 	debugfs_create_bool("optin", 0444, d, &optin);
 	debugfs_create_file_unsafe("platform_add", 0200, d, NULL,
 				   &tcr_plat_add_fops);
+	debugfs_create_file_unsafe("platform_add_misc", 0200, d, NULL,
+				   &tcr_plat_add_misc_fops);
 	debugfs_create_file_unsafe("platform_del", 0200, d, NULL,
 				   &tcr_plat_del_fops);
 }

@@ -1,22 +1,34 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Helpers shared by the cdev_revoke selftests: sysfs and debugfs files,
- * the test driver's module, time.
+ * the test driver's module, its platform devices and their nodes, time.
  */
 #ifndef CDEV_REVOKE_SELFTEST_UTIL_H
 #define CDEV_REVOKE_SELFTEST_UTIL_H
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 /* debugfs directory of lib/test_cdev_revoke.c */
 #define DBG		"/sys/kernel/debug/test_cdev_revoke/"
+
+/* The userspace interface of lib/test_cdev_revoke.c. */
+#define TCR_PLAT_DRV		"/sys/bus/platform/drivers/test-cdev-revoke/"
+#define TCR_PLAT_DEVS		"/sys/bus/platform/devices/test-cdev-revoke."
+#define TCR_PLAT_ID		0x7c7c7c7c	/* TCR_IOC_ID, mapped page 0 */
+#define TCR_IOC_ID		_IOR('R', 1, __u32)
+#define TCR_IOC_SLEEP		_IOW('R', 2, __u32)
+#define TCR_IOC_EVENT		_IO('R', 3)
+#define TCR_IOC_CHILD		_IO('R', 4)
+#define TCR_IOC_CHILD_LATE	_IO('R', 5)
 
 static inline long now_ms(void)
 {
@@ -82,6 +94,71 @@ static inline int tcr_load_module(void)
 	ret = syscall(SYS_finit_module, fd, "", 0);
 	close(fd);
 	return ret ? -errno : 0;
+}
+
+/*
+ * The /dev node of the test driver's device bound at sysfs @devdir, a
+ * cdev (class test_cdev_revoke, /dev/tcrN) or a misc device (class misc,
+ * /dev/tcr-miscN): 0, or -1 if it has none (not bound).
+ */
+static inline int tcr_find_node(const char *devdir, char *node, size_t len)
+{
+	static const char *const classes[] = { "test_cdev_revoke", "misc" };
+	char path[256];
+	struct dirent *de;
+	unsigned int i;
+	DIR *d;
+
+	for (i = 0; i < sizeof(classes) / sizeof(classes[0]); i++) {
+		snprintf(path, sizeof(path), "%.200s/%s", devdir, classes[i]);
+		d = opendir(path);
+		if (!d)
+			continue;
+		while ((de = readdir(d))) {
+			if (!strncmp(de->d_name, "tcr", 3)) {
+				snprintf(node, len, "/dev/%s", de->d_name);
+				closedir(d);
+				return 0;
+			}
+		}
+		closedir(d);
+	}
+	return -1;
+}
+
+/* Wait up to 5 s until @devdir has a node (bind) and it exists: 0 or -1. */
+static inline int tcr_wait_node(const char *devdir, char *node, size_t len)
+{
+	int i;
+
+	for (i = 0; i < 500; i++) {
+		if (!tcr_find_node(devdir, node, len) && access(node, F_OK) == 0)
+			return 0;
+		usleep(10000);
+	}
+	return -1;
+}
+
+/*
+ * Create the test driver's platform device test-cdev-revoke.@id, with a
+ * cdev or as a misc device (@misc): 0 or -errno.
+ */
+static inline int tcr_platform_add(int id, int misc)
+{
+	char buf[16];
+
+	snprintf(buf, sizeof(buf), "%d", id);
+	return write_str(misc ? DBG "platform_add_misc" : DBG "platform_add",
+			 buf);
+}
+
+/* Remove the platform device test-cdev-revoke.@id: 0 or -errno. */
+static inline int tcr_platform_del(int id)
+{
+	char buf[16];
+
+	snprintf(buf, sizeof(buf), "%d", id);
+	return write_str(DBG "platform_del", buf);
 }
 
 #endif /* CDEV_REVOKE_SELFTEST_UTIL_H */
