@@ -16,9 +16,15 @@
  * the shims answer on the driver's behalf until the file is finally closed.
  *
  * The tracking structures (struct cdev_revoke and one struct
- * cdev_revoke_file per open file) belong to the core and live until the
- * cdev is released, that is after the last file opened through it is gone,
- * so nothing the shims touch is freed by the driver.
+ * cdev_revoke_file per open file) belong to the core.  The state of a
+ * device is reference counted by its owner (the cdev, or the registrar of
+ * a device opened through a shared cdev) and by each open file, so
+ * nothing the shims touch is freed by the driver.
+ *
+ * This file holds the section's accounting and the revocation; file.c the
+ * file operation shims and the tracking of open files, child files
+ * included; poll.c the forwarding of wake-ups; mmap.c the vm_operations
+ * shims and the zap of mappings.
  *
  * See Documentation/driver-api/cdev_revoke.rst.
  */
@@ -128,7 +134,8 @@ EXPORT_SYMBOL_GPL(__cdev_revoke_init);
 /**
  * cdev_revoke_alloc - revocation state for a device a registrar opens
  * @fops: the driver's file operations of the device
- * @info: the driver's options; its @key is the lockdep class of the fence
+ * @info: the driver's options, required; its @key is the lockdep class of
+ *	the fence
  * @devt: the device number, for messages
  * @kick: the registrar's device-wide kick hook, or %NULL
  * @arg: what @kick gets: the registrar's device
