@@ -31,7 +31,6 @@ static const struct rhashtable_params cdev_revoke_files_params = {
 	.automatic_shrinking = true,
 };
 
-
 static loff_t cdev_revoke_llseek(struct file *file, loff_t offset, int whence)
 {
 	const struct cdev_revoke_fops *t = file_table(file);
@@ -436,7 +435,6 @@ struct cdev_revoke_file *cdev_revoke_lookup(const struct file *file)
 	return rhashtable_lookup_fast(&cdev_revoke_files, &file,
 				      cdev_revoke_files_params);
 }
-
 
 static struct cdev_revoke_file *cdev_revoke_file_alloc(struct file *file)
 {

@@ -2017,7 +2017,6 @@ static void kt_lockdep_nested(struct kunit *test)
 	kt_lockdep_case(test, 1);
 }
 
-
 /*
  * Reach: misc devices, child files, vm_ops->open/close.
  */

@@ -12,7 +12,6 @@
 
 #include "internal.h"
 
-
 /*
  * vm_operations.  Every method is wrapped: before revocation it runs in
  * the fence, after it the driver is not called and the shim answers (a
