@@ -494,10 +494,9 @@ int cdev_revoke_open(struct inode *inode, struct file *file)
 
 	if (t->drv->open)
 		ret = t->drv->open(inode, file);
-	if (!ret && WARN_ONCE(file->f_op != &t->fops,
-			      "cdev_revoke: %d:%d: ->open replaced f_op\n",
-			      MAJOR(cdev_revoke_devt(rv)),
-			      MINOR(cdev_revoke_devt(rv)))) {
+	if (!ret && cdev_revoke_misuse(file->f_op != &t->fops,
+				       "->open replaced f_op: open refused",
+				       cdev_revoke_devt(rv))) {
 		/* The file escaped the shim: undo the open and refuse it. */
 		if (file->f_op->release)
 			file->f_op->release(inode, file);

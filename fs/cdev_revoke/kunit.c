@@ -2094,6 +2094,33 @@ static const struct file_operations kt_misc_fops = {
 	.unlocked_ioctl	= kt_misc_ioctl,
 };
 
+/* A driver whose ->open hands the file to another table, as some do. */
+static int kt_other_release(struct inode *inode, struct file *file)
+{
+	atomic_inc(&kt_c->child_releases);
+	return 0;
+}
+
+static const struct file_operations kt_other_fops = {
+	.owner		= THIS_MODULE,
+	.release	= kt_other_release,
+};
+
+static int kt_misc_swap_open(struct inode *inode, struct file *file)
+{
+	kt_hit();
+	atomic_inc(&kt_c->opens);
+	replace_fops(file, fops_get(&kt_other_fops));
+	return 0;
+}
+
+static const struct file_operations kt_misc_swap_fops = {
+	.owner		= THIS_MODULE,
+	.open		= kt_misc_swap_open,
+	.release	= kt_misc_release,
+	.read_iter	= kt_misc_read_iter,
+};
+
 static void kt_misc_kick(struct miscdevice *misc)
 {
 	struct kt_misc *m = container_of(misc, struct kt_misc, misc);
@@ -2274,6 +2301,28 @@ static void kt_misc_early(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->kicks), 1);
 	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->releases), 2);
 	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->after_revoke), 0);
+	kt_misc_unlink();
+}
+
+/*
+ * A revocable device whose ->open swaps in the table of another driver
+ * would escape the fence: the open is undone (the other table's
+ * ->release) and refused, and the driver's own ->release is not called.
+ */
+static void kt_misc_swap(struct kunit *test)
+{
+	struct kt_misc *m = kt_misc_alloc(test, &kt_misc_info);
+
+	m->misc.fops = &kt_misc_swap_fops;
+	kt_misc_register(test, m);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(filp_open(KT_MISC_PATH, O_RDWR, 0)),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->opens), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->child_releases), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->releases), 0);
+	misc_deregister(&m->misc);
+	kfree(m);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->releases), 0);
 	kt_misc_unlink();
 }
 
@@ -2617,6 +2666,7 @@ static struct kunit_case cdev_revoke_test_cases[] = {
 	KUNIT_CASE(kt_misc_revoke),
 	KUNIT_CASE(kt_misc_replug),
 	KUNIT_CASE(kt_misc_early),
+	KUNIT_CASE(kt_misc_swap),
 	KUNIT_CASE(kt_child_files),
 	KUNIT_CASE(kt_child_late),
 	KUNIT_CASE(kt_vm_open_close),

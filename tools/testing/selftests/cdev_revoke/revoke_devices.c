@@ -59,41 +59,6 @@ static bool optin(void)
 	return c == 'Y';
 }
 
-/* The /dev node of the device bound at sysfs @devdir, or -1. */
-static int find_node(const char *devdir, char *node, size_t len)
-{
-	char path[256];
-	struct dirent *de;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "%.200s/test_cdev_revoke", devdir);
-	d = opendir(path);
-	if (!d)
-		return -1;
-	while ((de = readdir(d))) {
-		if (!strncmp(de->d_name, "tcr", 3)) {
-			snprintf(node, len, "/dev/%s", de->d_name);
-			closedir(d);
-			return 0;
-		}
-	}
-	closedir(d);
-	return -1;
-}
-
-/* Wait until the node of @devdir exists (bind) and can be opened. */
-static int wait_node(const char *devdir, char *node, size_t len)
-{
-	int i;
-
-	for (i = 0; i < 500; i++) {
-		if (!find_node(devdir, node, len) && access(node, F_OK) == 0)
-			return 0;
-		usleep(10000);
-	}
-	return -1;
-}
-
 static char *edu_address(void)
 {
 	static char addr[256];
@@ -169,9 +134,9 @@ FIXTURE_SETUP(dev)
 		if (access(self->devdir, F_OK))
 			ASSERT_EQ(0, write_str(DBG "platform_add", "1"));
 	}
-	if (find_node(self->devdir, self->node, sizeof(self->node)))
+	if (tcr_find_node(self->devdir, self->node, sizeof(self->node)))
 		write_str(self->pci ? PCI_DRV "bind" : PLAT_DRV "bind", self->name);
-	ASSERT_EQ(0, wait_node(self->devdir, self->node, sizeof(self->node)));
+	ASSERT_EQ(0, tcr_wait_node(self->devdir, self->node, sizeof(self->node)));
 	self->opens = tcr_counter("opens");
 	self->releases = tcr_counter("releases");
 	self->fasync_left = tcr_counter("fasync_left");
@@ -481,7 +446,7 @@ TEST_F(dev, sigio_close_at_hangup)
 	sigaddset(&set, SIGRTMIN + 3);
 	ASSERT_EQ(0, pthread_sigmask(SIG_BLOCK, &set, &old));
 	for (i = 0; i < 30; i++) {
-		ASSERT_EQ(0, wait_node(self->devdir, self->node,
+		ASSERT_EQ(0, tcr_wait_node(self->devdir, self->node,
 				       sizeof(self->node)));
 		h = (struct hup_closer){ .fd = open(self->node, O_RDWR) };
 		ASSERT_LE(0, h.fd);
@@ -520,7 +485,7 @@ TEST_F(dev, stale_fd_after_rebind)
 	ASSERT_EQ(0, fstat(old, &st_old));
 	ASSERT_EQ(0, dev_unbind(self));
 	ASSERT_EQ(0, dev_bind(self));
-	ASSERT_EQ(0, wait_node(self->devdir, node, sizeof(node)));
+	ASSERT_EQ(0, tcr_wait_node(self->devdir, node, sizeof(node)));
 	fresh = open(node, O_RDWR);
 	ASSERT_LE(0, fresh);
 	ASSERT_EQ(0, fstat(fresh, &st_new));
@@ -584,7 +549,7 @@ TEST_F(dev, unlinked_node_after_rebind)
 	ASSERT_EQ(0, unlink(gone));
 	ASSERT_EQ(0, dev_unbind(self));
 	ASSERT_EQ(0, dev_bind(self));
-	ASSERT_EQ(0, wait_node(self->devdir, node, sizeof(node)));
+	ASSERT_EQ(0, tcr_wait_node(self->devdir, node, sizeof(node)));
 	ASSERT_EQ(0, stat(node, &st_new));
 	ASSERT_EQ(1, write(to_child[1], "g", 1));
 	ASSERT_EQ(sizeof(res), read(to_parent[0], res, sizeof(res)));
@@ -629,7 +594,7 @@ TEST_F(dev, epoll_exclusive_forwarding)
 	/* A freshly bound device: no event pending, not readable. */
 	ASSERT_EQ(0, dev_unbind(self));
 	ASSERT_EQ(0, dev_bind(self));
-	ASSERT_EQ(0, wait_node(self->devdir, node, sizeof(node)));
+	ASSERT_EQ(0, tcr_wait_node(self->devdir, node, sizeof(node)));
 	fd = open(node, O_RDWR | O_NONBLOCK);
 	ASSERT_LE(0, fd);
 	for (i = 0; i < 4; i++) {
@@ -668,7 +633,7 @@ TEST_F(dev, pci_remove_rescan)
 	if (!self->pci)
 		SKIP(return, "PCI only");
 	for (i = 0; i < 5; i++) {
-		ASSERT_EQ(0, wait_node(self->devdir, self->node,
+		ASSERT_EQ(0, tcr_wait_node(self->devdir, self->node,
 				       sizeof(self->node)));
 		fd = open(self->node, O_RDWR);
 		ASSERT_LE(0, fd);
@@ -679,7 +644,7 @@ TEST_F(dev, pci_remove_rescan)
 		close(fd);
 		ASSERT_EQ(0, write_str("/sys/bus/pci/rescan", "1"));
 	}
-	ASSERT_EQ(0, wait_node(self->devdir, self->node, sizeof(self->node)));
+	ASSERT_EQ(0, tcr_wait_node(self->devdir, self->node, sizeof(self->node)));
 }
 
 /*
@@ -1152,7 +1117,7 @@ TEST_F_TIMEOUT(dev, stress_unbind_bind, 4 * 3600)
 		usleep(2000);
 		ASSERT_EQ(0, dev_unbind(self));
 		ASSERT_EQ(0, dev_bind(self));
-		ASSERT_EQ(0, wait_node(self->devdir, self->node,
+		ASSERT_EQ(0, tcr_wait_node(self->devdir, self->node,
 				       sizeof(self->node)));
 		pthread_mutex_lock(&S->lock);
 		memcpy(S->node, self->node, sizeof(S->node));
@@ -1167,7 +1132,7 @@ TEST_F_TIMEOUT(dev, stress_unbind_bind, 4 * 3600)
 	atomic_store(&S->stop, true);
 	ASSERT_EQ(0, dev_unbind(self));
 	ASSERT_EQ(0, dev_bind(self));
-	ASSERT_EQ(0, wait_node(self->devdir, self->node, sizeof(self->node)));
+	ASSERT_EQ(0, tcr_wait_node(self->devdir, self->node, sizeof(self->node)));
 	fd = open(self->node, O_RDWR);
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(0, ioctl(fd, TCR_IOC_EVENT));
@@ -1288,7 +1253,7 @@ TEST_F_TIMEOUT(dev, pcie_hot_unplug, 900)
 		ASSERT_EQ(0, hotplug_request(_metadata, "add"));
 		/* pciehp enumerates the slot, the driver binds: a new node */
 		for (i = 0; i < 60; i++)
-			if (!wait_node(self->devdir, self->node, sizeof(self->node)))
+			if (!tcr_wait_node(self->devdir, self->node, sizeof(self->node)))
 				break;
 		ASSERT_GT(60, i) TH_LOG("no node for %s after device_add", self->devdir);
 		fd = open(self->node, O_RDWR);
