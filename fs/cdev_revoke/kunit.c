@@ -2327,6 +2327,79 @@ static void kt_misc_swap(struct kunit *test)
 }
 
 /*
+ * close() against misc_deregister(), both winners forced as in
+ * kt_release_race(): each file of the misc device is released once.
+ */
+static void kt_misc_release_race(struct kunit *test)
+{
+	const int rounds = 150;
+	struct kt_misc *m = kt_misc_alloc(test, &kt_misc_info);
+	int i, by_revoke;
+
+	kt_c->revoker = current;
+	WRITE_ONCE(cdev_revoke_test_hook, kt_race_hook);
+	for (i = 0; i < rounds; i++) {
+		struct kt_call cl = { .op = KT_OP_CLOSE };
+		int before = atomic_read(&kt_c->releases);
+
+		WRITE_ONCE(kt_race_mode, i % 3);
+		WRITE_ONCE(m->gone, false);
+		kt_misc_register(test, m);
+		cl.file = kt_misc_open_file(test);
+		kt_start(test, &cl);
+		misc_deregister(&m->misc);
+		KUNIT_ASSERT_TRUE(test, kt_wait(&cl, KT_TIMEOUT));
+		KUNIT_ASSERT_EQ(test, atomic_read(&kt_c->releases), before + 1);
+	}
+	WRITE_ONCE(cdev_revoke_test_hook, NULL);
+	kfree(m);
+	by_revoke = atomic_read(&kt_c->released_by_revoke);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->releases), rounds);
+	KUNIT_EXPECT_GT(test, by_revoke, 0);
+	KUNIT_EXPECT_GT(test, rounds - by_revoke, 0);
+	kunit_info(test, "%d rounds: released by revoke %d, by close %d\n",
+		   rounds, by_revoke, rounds - by_revoke);
+	kt_misc_unlink();
+}
+
+/* The same for a child file whose parent file is closed already. */
+static void kt_child_release_race(struct kunit *test)
+{
+	const int rounds = 150;
+	int i, by_revoke;
+
+	WRITE_ONCE(cdev_revoke_test_hook, kt_race_hook);
+	for (i = 0; i < rounds; i++) {
+		struct kt_drv *d = kt_register(test, &kt_info);
+		struct kt_call cl = { .op = KT_OP_CLOSE };
+		int before = atomic_read(&kt_c->child_releases);
+		struct file *parent = kt_open_file(test);
+
+		WRITE_ONCE(kt_race_mode, i % 3);
+		KUNIT_ASSERT_EQ(test, parent->f_op->unlocked_ioctl(parent,
+								   KT_IOC_CHILD,
+								   0), 0);
+		kt_close(parent);
+		cl.file = kt_c->child;
+		kt_start(test, &cl);
+		kt_c->revoker = current;	/* not for the parent's release */
+		kt_unregister(test, d);
+		kt_c->revoker = NULL;
+		KUNIT_ASSERT_TRUE(test, kt_wait(&cl, KT_TIMEOUT));
+		KUNIT_ASSERT_EQ(test, atomic_read(&kt_c->child_releases),
+				before + 1);
+	}
+	WRITE_ONCE(cdev_revoke_test_hook, NULL);
+	by_revoke = atomic_read(&kt_c->released_by_revoke);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->child_releases), rounds);
+	KUNIT_EXPECT_GT(test, by_revoke, 0);
+	KUNIT_EXPECT_GT(test, rounds - by_revoke, 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->after_revoke), 0);
+	kunit_info(test, "%d rounds: released by revoke %d, by close %d\n",
+		   rounds, by_revoke, rounds - by_revoke);
+}
+
+/*
  * A child file created by an operation of the device runs in the
  * device's fence, outlives the file that created it, has an inode of its
  * own, and is detached by revocation: released once, then the device's
@@ -2667,8 +2740,10 @@ static struct kunit_case cdev_revoke_test_cases[] = {
 	KUNIT_CASE(kt_misc_replug),
 	KUNIT_CASE(kt_misc_early),
 	KUNIT_CASE(kt_misc_swap),
+	KUNIT_CASE_SLOW(kt_misc_release_race),
 	KUNIT_CASE(kt_child_files),
 	KUNIT_CASE(kt_child_late),
+	KUNIT_CASE_SLOW(kt_child_release_race),
 	KUNIT_CASE(kt_vm_open_close),
 	KUNIT_CASE(kt_del_revokes),
 	KUNIT_CASE(kt_usb_revoke),
