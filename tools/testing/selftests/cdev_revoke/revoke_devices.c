@@ -267,50 +267,10 @@ TEST_F(dev, after_unbind)
 	EXPECT_EQ(0, dev_bind(self));
 }
 
-struct waiter {
-	int fd;
-	int kind;
-	int ret;
-	int err;
-	short revents;
-};
-
-static void *waiter_fn(void *arg)
-{
-	struct waiter *w = arg;
-	struct pollfd pfd = { .fd = w->fd, .events = POLLIN };
-	struct epoll_event ev = { .events = EPOLLIN };
-	__u32 ms = 60000;
-	char buf[8];
-	int ep;
-
-	switch (w->kind) {
-	case 0:
-		w->ret = read(w->fd, buf, sizeof(buf));
-		break;
-	case 1:
-		w->ret = ioctl(w->fd, TCR_IOC_SLEEP, &ms);
-		break;
-	case 2:
-		w->ret = poll(&pfd, 1, 60000);
-		w->revents = pfd.revents;
-		break;
-	case 3:
-		ep = epoll_create1(0);
-		epoll_ctl(ep, EPOLL_CTL_ADD, w->fd, &ev);
-		w->ret = epoll_wait(ep, &ev, 1, 60000);
-		w->revents = ev.events;
-		close(ep);
-		break;
-	}
-	w->err = errno;
-	return NULL;
-}
-
 /* Sleepers in the driver are woken by revocation and fail cleanly. */
 TEST_F(dev, sleepers_woken)
 {
-	struct waiter w[4];
+	struct tcr_waiter w[4];
 	pthread_t t[4];
 	struct timespec t0, t1;
 	int fd, i;
@@ -318,8 +278,8 @@ TEST_F(dev, sleepers_woken)
 	fd = open(self->node, O_RDWR);
 	ASSERT_LE(0, fd);
 	for (i = 0; i < 4; i++) {
-		w[i] = (struct waiter){ .fd = fd, .kind = i };
-		ASSERT_EQ(0, pthread_create(&t[i], NULL, waiter_fn, &w[i]));
+		w[i] = (struct tcr_waiter){ .fd = fd, .kind = i };
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, tcr_waiter_fn, &w[i]));
 	}
 	usleep(300000);
 	clock_gettime(CLOCK_MONOTONIC, &t0);

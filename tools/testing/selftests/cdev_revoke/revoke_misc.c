@@ -205,48 +205,6 @@ TEST_F(tcr, ops_remove_readd)
 		  tcr_counter("releases") - rels);
 }
 
-struct waiter {
-	int fd;
-	int kind;
-	int ret;
-	int err;
-	short revents;
-};
-
-enum { W_READ, W_SLEEP, W_POLL, W_EPOLL, W_NR };
-
-static void *waiter_fn(void *arg)
-{
-	struct waiter *w = arg;
-	struct pollfd pfd = { .fd = w->fd, .events = POLLIN };
-	struct epoll_event ev = { .events = EPOLLIN };
-	__u32 ms = 60000;
-	char buf[8];
-	int ep;
-
-	switch (w->kind) {
-	case W_READ:
-		w->ret = read(w->fd, buf, sizeof(buf));
-		break;
-	case W_SLEEP:
-		w->ret = ioctl(w->fd, TCR_IOC_SLEEP, &ms);
-		break;
-	case W_POLL:
-		w->ret = poll(&pfd, 1, 60000);
-		w->revents = pfd.revents;
-		break;
-	case W_EPOLL:
-		ep = epoll_create1(0);
-		epoll_ctl(ep, EPOLL_CTL_ADD, w->fd, &ev);
-		w->ret = epoll_wait(ep, &ev, 1, 60000);
-		w->revents = ev.events;
-		close(ep);
-		break;
-	}
-	w->err = errno;
-	return NULL;
-}
-
 /* Waiters in the driver, then the device goes (@del: removed, else unbound). */
 static void sleepers_woken(struct __test_metadata *_metadata,
 			   FIXTURE_DATA(tcr) *self,
@@ -257,8 +215,8 @@ static void sleepers_woken(struct __test_metadata *_metadata,
 	struct io_uring_cqe *cqe;
 	struct io_uring_sqe *sqe;
 	struct io_uring ring;
-	struct waiter w[2 * W_NR];
-	pthread_t t[2 * W_NR];
+	struct tcr_waiter w[2 * TCR_W_NR];
+	pthread_t t[2 * TCR_W_NR];
 	long t0, waited;
 	char bufs[4][8];
 	int fd, fd2, i, n = 0;
@@ -268,10 +226,10 @@ static void sleepers_woken(struct __test_metadata *_metadata,
 	fd2 = open(self->node, O_RDWR);
 	ASSERT_LE(0, fd2);
 	check_kind(_metadata, variant, fd);
-	for (i = 0; i < 2 * W_NR; i++) {
-		w[i] = (struct waiter){ .fd = i < W_NR ? fd : fd2,
-					.kind = i % W_NR };
-		ASSERT_EQ(0, pthread_create(&t[i], NULL, waiter_fn, &w[i]));
+	for (i = 0; i < 2 * TCR_W_NR; i++) {
+		w[i] = (struct tcr_waiter){ .fd = i < TCR_W_NR ? fd : fd2,
+					.kind = i % TCR_W_NR };
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, tcr_waiter_fn, &w[i]));
 	}
 
 	/* uring_cmds waiting for an event, a poll; reads the driver queues */
@@ -295,19 +253,19 @@ static void sleepers_woken(struct __test_metadata *_metadata,
 	}
 	ASSERT_EQ(n, io_uring_submit(&ring));
 	usleep(300000);		/* every waiter asleep */
-	for (i = 0; i < 2 * W_NR; i++)
+	for (i = 0; i < 2 * TCR_W_NR; i++)
 		EXPECT_EQ(0, w[i].ret) TH_LOG("waiter %d returned early", i);
 
 	t0 = now_ms();
 	ASSERT_EQ(0, del ? tcr_platform_del(self->id) : tcr_unbind(self));
-	for (i = 0; i < 2 * W_NR; i++)
+	for (i = 0; i < 2 * TCR_W_NR; i++)
 		pthread_join(t[i], NULL);
 	waited = now_ms() - t0;
 	EXPECT_GT(20000, waited);
-	for (i = 0; i < 2 * W_NR; i++) {
+	for (i = 0; i < 2 * TCR_W_NR; i++) {
 		switch (w[i].kind) {
-		case W_READ:
-		case W_SLEEP:
+		case TCR_W_READ:
+		case TCR_W_SLEEP:
 			EXPECT_EQ(-1, w[i].ret);
 			EXPECT_EQ(ENODEV, w[i].err);
 			break;

@@ -7,11 +7,14 @@
 #define CDEV_REVOKE_SELFTEST_UTIL_H
 
 #include <dirent.h>
+#include <linux/types.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -159,6 +162,49 @@ static inline int tcr_platform_del(int id)
 
 	snprintf(buf, sizeof(buf), "%d", id);
 	return write_str(DBG "platform_del", buf);
+}
+
+/* A thread that sleeps in the driver one way (@kind), for the revoke cases. */
+struct tcr_waiter {
+	int fd;
+	int kind;
+	int ret;
+	int err;
+	short revents;
+};
+
+enum { TCR_W_READ, TCR_W_SLEEP, TCR_W_POLL, TCR_W_EPOLL, TCR_W_NR };
+
+static inline void *tcr_waiter_fn(void *arg)
+{
+	struct tcr_waiter *w = arg;
+	struct pollfd pfd = { .fd = w->fd, .events = POLLIN };
+	struct epoll_event ev = { .events = EPOLLIN };
+	__u32 ms = 60000;
+	char buf[8];
+	int ep;
+
+	switch (w->kind) {
+	case TCR_W_READ:
+		w->ret = read(w->fd, buf, sizeof(buf));
+		break;
+	case TCR_W_SLEEP:
+		w->ret = ioctl(w->fd, TCR_IOC_SLEEP, &ms);
+		break;
+	case TCR_W_POLL:
+		w->ret = poll(&pfd, 1, 60000);
+		w->revents = pfd.revents;
+		break;
+	case TCR_W_EPOLL:
+		ep = epoll_create1(0);
+		epoll_ctl(ep, EPOLL_CTL_ADD, w->fd, &ev);
+		w->ret = epoll_wait(ep, &ev, 1, 60000);
+		w->revents = ev.events;
+		close(ep);
+		break;
+	}
+	w->err = errno;
+	return NULL;
 }
 
 #endif /* CDEV_REVOKE_SELFTEST_UTIL_H */
