@@ -38,23 +38,33 @@
  *   massrevoke			revoke every pool device, one after another
  *   massrevoke_conc		revoke every pool device from a workqueue
  *   poolfree			delete the pool (its files must be closed)
+ *
+ * With KUnit, the module also carries the native benchmark: the suite at
+ * the end of this file, which make bench runs on UML.
  */
 
+#include <kunit/test.h>
 #include <linux/cdev.h>
 #include <linux/cdev_revoke.h>
 #include <linux/completion.h>
 #include <linux/debugfs.h>
+#include <linux/delay.h>
+#include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/kref.h>
+#include <linux/kthread.h>
 #include <linux/ktime.h>
 #include <linux/module.h>
+#include <linux/mount.h>
 #include <linux/mutex.h>
+#include <linux/namei.h>
 #include <linux/percpu-refcount.h>
 #include <linux/poll.h>
 #include <linux/refcount.h>
 #include <linux/rwsem.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
 #include <linux/srcu.h>
 #include <linux/uaccess.h>
 #include <linux/uio.h>
@@ -64,7 +74,7 @@
 
 #define BENCH_NAME		"cdev_revoke_bench"
 #define BENCH_POOL_FIRST	16
-#define BENCH_POOL_MAX		4096
+#define BENCH_POOL_MAX		10000
 #define BENCH_MINORS		(BENCH_POOL_FIRST + BENCH_POOL_MAX)
 #define BENCH_BLOCK_POS		1
 
@@ -103,7 +113,8 @@ struct bench_dev;
 struct bench_hw_ops {
 	ssize_t (*read)(struct bench_dev *d, char __user *buf, size_t len,
 			loff_t pos);
-	ssize_t (*read_iter)(struct bench_dev *d, struct iov_iter *to);
+	ssize_t (*read_iter)(struct bench_dev *d, struct iov_iter *to,
+			     loff_t pos);
 	long (*ioctl)(struct bench_dev *d, unsigned int cmd);
 	__poll_t (*poll)(struct bench_dev *d, struct file *file,
 			 poll_table *pt);
@@ -206,10 +217,13 @@ static ssize_t bench_hw_read(struct bench_dev *d, char __user *buf, size_t len,
 	return 1;
 }
 
-static ssize_t bench_hw_read_iter(struct bench_dev *d, struct iov_iter *to)
+static ssize_t bench_hw_read_iter(struct bench_dev *d, struct iov_iter *to,
+				  loff_t pos)
 {
 	static const char byte = 'x';
 
+	if (unlikely(pos == BENCH_BLOCK_POS))
+		return bench_block(d);
 	if (!iov_iter_count(to))
 		return 0;
 	if (copy_to_iter(&byte, 1, to) != 1)
@@ -281,7 +295,8 @@ static ssize_t bench_raw_read(struct file *file, char __user *buf, size_t len,
 
 static ssize_t bench_raw_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
-	return bench_hw_read_iter(iocb->ki_filp->private_data, to);
+	return bench_hw_read_iter(iocb->ki_filp->private_data, to,
+				  iocb->ki_pos);
 }
 
 static long bench_raw_ioctl(struct file *file, unsigned int cmd,
@@ -536,7 +551,7 @@ static ssize_t bench_##m##_read_iter(struct kiocb *iocb,		\
 	ret = bench_##m##_enter(d, &tok);				\
 	if (ret)							\
 		return ret;						\
-	ret = bench_##m##_hw(d)->read_iter(d, to);			\
+	ret = bench_##m##_hw(d)->read_iter(d, to, iocb->ki_pos);	\
 	bench_##m##_leave(d, tok);					\
 	return ret;							\
 }									\
@@ -776,15 +791,20 @@ static int bench_pool_free(void)
 	return 0;
 }
 
-static int bench_revoke_one(unsigned int i)
-{
-	struct bench_dev *d = bench_pool_dev(i);
-	u64 t0, t1, grace, wake, drain, rel, tail;
+/* The phases of one timed revocation (ns). */
+struct bench_phases {
+	u64 total, grace, kick, drain, release, tail;
 	int files;
+	unsigned int releases;
+};
+
+static int bench_revoke_timed(struct bench_dev *d, struct bench_phases *ph)
+{
+	u64 t0, t1;
 
 	if (!d || d->mech != BENCH_REVOKE || d->revoked)
 		return -EINVAL;
-	files = atomic_read(&d->open_files);
+	ph->files = atomic_read(&d->open_files);
 	d->releases = 0;
 	d->t_kick = 0;
 	d->t_kicked = 0;
@@ -795,20 +815,34 @@ static int bench_revoke_one(unsigned int i)
 	d->revoking = false;
 	d->revoked = true;
 
-	grace = d->t_kick - t0;
-	wake = d->t_kicked - d->t_kick;
+	ph->total = t1 - t0;
+	ph->grace = d->t_kick - t0;
+	ph->kick = d->t_kicked - d->t_kick;
+	ph->releases = d->releases;
 	if (d->releases) {
-		drain = d->t_rel_first - d->t_kicked;
-		rel = d->t_rel_last - d->t_rel_first;
-		tail = t1 - d->t_rel_last;
+		ph->drain = d->t_rel_first - d->t_kicked;
+		ph->release = d->t_rel_last - d->t_rel_first;
+		ph->tail = t1 - d->t_rel_last;
 	} else {
-		drain = t1 - d->t_kicked;
-		rel = 0;
-		tail = 0;
+		ph->drain = t1 - d->t_kicked;
+		ph->release = 0;
+		ph->tail = 0;
 	}
+	return 0;
+}
+
+static int bench_revoke_one(unsigned int i)
+{
+	struct bench_phases ph;
+	int ret;
+
+	ret = bench_revoke_timed(bench_pool_dev(i), &ph);
+	if (ret)
+		return ret;
 	scnprintf(bench_result, sizeof(bench_result),
 		  "total_ns=%llu grace_ns=%llu kick_ns=%llu drain_ns=%llu release_ns=%llu tail_ns=%llu open_files=%d releases=%u\n",
-		  t1 - t0, grace, wake, drain, rel, tail, files, d->releases);
+		  ph.total, ph.grace, ph.kick, ph.drain, ph.release, ph.tail,
+		  ph.files, ph.releases);
 	return 0;
 }
 
@@ -819,11 +853,12 @@ static void bench_revoke_work(struct work_struct *work)
 	cdev_revoke(d->cdev);
 }
 
-static int bench_mass_revoke(bool concurrent)
+/* Revoke every pool device; the time it took in @ns. */
+static int bench_mass_revoke_timed(bool concurrent, u64 *ns)
 {
 	struct bench_dev *d;
 	unsigned int i, n = bench_pool_size;
-	u64 t0, t1;
+	u64 t0;
 
 	for (i = 0; i < n; i++) {
 		d = bench_pool_dev(i);
@@ -842,12 +877,23 @@ static int bench_mass_revoke(bool concurrent)
 	}
 	if (concurrent)
 		flush_workqueue(bench_wq);
-	t1 = ktime_get_ns();
+	*ns = ktime_get_ns() - t0;
 	for (i = 0; i < n; i++)
 		bench_pool_dev(i)->revoked = true;
+	return 0;
+}
+
+static int bench_mass_revoke(bool concurrent)
+{
+	u64 ns;
+	int ret;
+
+	ret = bench_mass_revoke_timed(concurrent, &ns);
+	if (ret)
+		return ret;
 	scnprintf(bench_result, sizeof(bench_result),
-		  "devices=%u concurrent=%d total_ns=%llu\n", n, concurrent,
-		  t1 - t0);
+		  "devices=%u concurrent=%d total_ns=%llu\n", bench_pool_size,
+		  concurrent, ns);
 	return 0;
 }
 
@@ -983,6 +1029,531 @@ static void __exit bench_exit(void)
 	unregister_chrdev_region(bench_base, BENCH_MINORS);
 	bench_free_retired();
 }
+
+#if IS_REACHABLE(CONFIG_KUNIT)
+/*
+ * The native benchmark: the devices above driven from inside the kernel.
+ *
+ * make bench runs this suite on UML, where the kernel is a process on the
+ * host CPU: no emulator sits between the instructions and the figures.  The
+ * files are opened in the kernel, through device nodes made on the root
+ * filesystem and removed afterwards, and the loops call the entry points the
+ * system calls reach: vfs_iocb_iter_read() (->read_iter), ->read_iter with
+ * IOCB_NOWAIT as io_uring issues a read inline, vfs_ioctl(), vfs_poll() with
+ * a poll table as poll(2) sets one up, and filp_open() with the last fput()
+ * (->open and ->release).  Each repetition measures every mechanism once, in
+ * an order that rotates, so that each ratio to raw compares measurements
+ * made side by side.  A sample is the median over batches of calls that take
+ * about BN_BATCH_NS each: the batches a host signal or a tick landed in drop
+ * out.  Memory is left to the TCG run, which reads /proc/slabinfo.
+ *
+ * The suite reports on the console ("cdev_revoke_bench native: " lines,
+ * read by scripts/bench-report.py).  It fails only when an operation does,
+ * never on a time.
+ */
+
+static unsigned int native_reps = 9;
+module_param(native_reps, uint, 0444);
+MODULE_PARM_DESC(native_reps, "native benchmark: interleaved repetitions");
+
+static unsigned int native_ms = 20;
+module_param(native_ms, uint, 0444);
+MODULE_PARM_DESC(native_ms, "native benchmark: milliseconds per sample");
+
+static unsigned int native_ops = ~0U;
+module_param(native_ops, uint, 0444);
+MODULE_PARM_DESC(native_ops,
+		 "native benchmark: operations to measure (bit mask: read, read_nowait, ioctl, poll, open_close)");
+
+static unsigned int native_scale = 100000;
+module_param(native_scale, uint, 0444);
+MODULE_PARM_DESC(native_scale,
+		 "native benchmark: most open files of the scale runs (0: none)");
+
+#define BN_PFX		"cdev_revoke_bench native: "
+/*
+ * UML's clock counts in steps of 256 ns (TIMER_MULTIPLIER): a batch lasts
+ * about BN_BATCH_NS, so that the step is under 1 % of it.
+ */
+#define BN_BATCH_NS	(32 * NSEC_PER_USEC)
+#define BN_BATCH_MIN	16
+#define BN_BATCH_MAX	65536
+#define BN_MAX_BATCHES	8192
+
+enum bn_op {
+	BN_READ,
+	BN_NOWAIT,
+	BN_IOCTL,
+	BN_POLL,
+	BN_OPEN,
+	BN_NR_OP,
+};
+
+static const char * const bn_op_names[BN_NR_OP] = {
+	[BN_READ] = "read",
+	[BN_NOWAIT] = "read_nowait",
+	[BN_IOCTL] = "ioctl",
+	[BN_POLL] = "poll",
+	[BN_OPEN] = "open_close",
+};
+
+/* A node for @minor of the module's region, and its path. */
+static void bn_path(char *buf, size_t len, unsigned int minor)
+{
+	snprintf(buf, len, "/.%s.%u", BENCH_NAME, minor);
+}
+
+static int bn_mknod(unsigned int minor)
+{
+	struct dentry *dentry;
+	struct path path;
+	char name[48];
+	int ret;
+
+	bn_path(name, sizeof(name), minor);
+	dentry = kern_path_create(AT_FDCWD, name, &path, 0);
+	if (IS_ERR(dentry))
+		return PTR_ERR(dentry);
+	ret = vfs_mknod(mnt_idmap(path.mnt), d_inode(path.dentry), dentry,
+			S_IFCHR | 0600,
+			MKDEV(MAJOR(bench_base), MINOR(bench_base) + minor));
+	done_path_create(&path, dentry);
+	return ret;
+}
+
+static void bn_unlink(unsigned int minor)
+{
+	struct dentry *dir;
+	struct path path;
+	char name[48];
+
+	bn_path(name, sizeof(name), minor);
+	if (kern_path(name, 0, &path))
+		return;
+	dir = dget_parent(path.dentry);
+	if (!mnt_want_write(path.mnt)) {
+		inode_lock_nested(d_inode(dir), I_MUTEX_PARENT);
+		if (path.dentry->d_parent == dir)
+			vfs_unlink(mnt_idmap(path.mnt), d_inode(dir),
+				   path.dentry, NULL);
+		inode_unlock(d_inode(dir));
+		mnt_drop_write(path.mnt);
+	}
+	dput(dir);
+	path_put(&path);
+}
+
+static struct file *bn_open(unsigned int minor)
+{
+	char name[48];
+
+	bn_path(name, sizeof(name), minor);
+	return filp_open(name, O_RDWR, 0);
+}
+
+/*
+ * A read of one byte at @pos into a kernel buffer, through the VFS's
+ * ->read_iter entry point (kernel_read() refuses files that also have
+ * ->read, as these devices do, to keep pread(2) on ->read).
+ */
+static ssize_t bn_read(struct file *file, char *c, loff_t pos)
+{
+	struct iov_iter iter;
+	struct kiocb kiocb;
+	struct kvec kv = { .iov_base = c, .iov_len = 1 };
+
+	init_sync_kiocb(&kiocb, file);
+	kiocb.ki_pos = pos;
+	iov_iter_kvec(&iter, ITER_DEST, &kv, 1, 1);
+	return vfs_iocb_iter_read(file, &kiocb, &iter);
+}
+
+/* @n calls of @op on @file (or on new files of @minor for BN_OPEN). */
+static noinline int bn_batch(enum bn_op op, struct file *file,
+			     unsigned int minor, unsigned int n)
+{
+	struct poll_wqueues pwq;
+	struct iov_iter iter;
+	struct kiocb kiocb;
+	struct kvec kv;
+	char name[48];
+	__poll_t mask;
+	char c;
+	int i;
+
+	switch (op) {
+	case BN_READ:
+		for (i = 0; i < n; i++) {
+			if (bn_read(file, &c, 0) != 1)
+				return -EIO;
+		}
+		break;
+	case BN_NOWAIT:
+		for (i = 0; i < n; i++) {
+			kv.iov_base = &c;
+			kv.iov_len = 1;
+			init_sync_kiocb(&kiocb, file);
+			kiocb.ki_flags |= IOCB_NOWAIT;
+			iov_iter_kvec(&iter, ITER_DEST, &kv, 1, 1);
+			if (file->f_op->read_iter(&kiocb, &iter) != 1)
+				return -EIO;
+		}
+		break;
+	case BN_IOCTL:
+		for (i = 0; i < n; i++)
+			if (vfs_ioctl(file, BENCH_IOC_NOP, 0))
+				return -EIO;
+		break;
+	case BN_POLL:
+		for (i = 0; i < n; i++) {
+			poll_initwait(&pwq);
+			mask = vfs_poll(file, &pwq.pt);
+			poll_freewait(&pwq);
+			if (!(mask & EPOLLIN))
+				return -EIO;
+		}
+		break;
+	case BN_OPEN:
+		bn_path(name, sizeof(name), minor);
+		for (i = 0; i < n; i++) {
+			file = filp_open(name, O_RDWR, 0);
+			if (IS_ERR(file))
+				return PTR_ERR(file);
+			/* What close(2) leads to, without the task work. */
+			__fput_sync(file);
+		}
+		break;
+	default:
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int bn_cmp_u32(const void *a, const void *b)
+{
+	u32 x = *(const u32 *)a, y = *(const u32 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+struct bn_ctx {
+	struct file *files[2 * BENCH_NR_MECH];
+	unsigned int batch[BN_NR_OP][2 * BENCH_NR_MECH];
+	u32 *batches;
+};
+
+/* The batch size of @op on @minor: calls that take about BN_BATCH_NS. */
+static int bn_calibrate(struct bn_ctx *ctx, enum bn_op op, unsigned int minor)
+{
+	unsigned int n = BN_BATCH_MIN;
+	u64 t0, t;
+	int ret;
+
+	for (;;) {
+		t0 = ktime_get_ns();
+		ret = bn_batch(op, ctx->files[minor], minor, n);
+		t = ktime_get_ns() - t0;
+		if (ret)
+			return ret;
+		if (t >= BN_BATCH_NS / 4 || n >= BN_BATCH_MAX)
+			break;
+		n *= 4;
+	}
+	n = clamp_t(u64, div64_u64((u64)n * BN_BATCH_NS, max(t, 1ULL)),
+		    BN_BATCH_MIN, BN_BATCH_MAX);
+	ctx->batch[op][minor] = n;
+	return 0;
+}
+
+/*
+ * One sample: batches for @ms milliseconds; the median and the mean in
+ * hundredths of a nanosecond per call.  Returns the number of batches.
+ */
+static int bn_sample(struct bn_ctx *ctx, enum bn_op op, unsigned int minor,
+		     unsigned int ms, u64 *median, u64 *mean)
+{
+	unsigned int b = ctx->batch[op][minor], n = 0;
+	u64 t0, t1, end, total = 0;
+	int ret;
+
+	end = ktime_get_ns() + (u64)ms * NSEC_PER_MSEC;
+	do {
+		t0 = ktime_get_ns();
+		ret = bn_batch(op, ctx->files[minor], minor, b);
+		t1 = ktime_get_ns();
+		if (ret)
+			return ret;
+		ctx->batches[n++] = min_t(u64, t1 - t0, U32_MAX);
+		total += t1 - t0;
+		cond_resched();
+	} while (t1 < end && n < BN_MAX_BATCHES);
+
+	sort(ctx->batches, n, sizeof(u32), bn_cmp_u32, NULL);
+	*median = div_u64((u64)ctx->batches[n / 2] * 100, b);
+	*mean = div_u64(total * 100, (u64)n * b);
+	return n;
+}
+
+static int bn_suite_init(struct kunit_suite *suite)
+{
+	unsigned int minor;
+	int ret;
+
+	for (minor = 0; minor < 2 * BENCH_NR_MECH; minor++) {
+		ret = bn_mknod(minor);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static void bn_suite_exit(struct kunit_suite *suite)
+{
+	unsigned int minor;
+
+	for (minor = 0; minor < 2 * BENCH_NR_MECH; minor++)
+		bn_unlink(minor);
+}
+
+/* Cost per call of each operation, for every mechanism. */
+static void bn_ops(struct kunit *test)
+{
+	struct bn_ctx *ctx;
+	unsigned int rep, k, m, minor;
+	u64 median, mean;
+	enum bn_op op;
+	int n;
+
+	ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, ctx);
+	ctx->batches = kunit_kcalloc(test, BN_MAX_BATCHES, sizeof(u32),
+				     GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, ctx->batches);
+	for (minor = 0; minor < 2 * BENCH_NR_MECH; minor++) {
+		ctx->files[minor] = bn_open(minor);
+		KUNIT_ASSERT_FALSE(test, IS_ERR(ctx->files[minor]));
+		KUNIT_ASSERT_EQ(test,
+				(bool)(ctx->files[minor]->f_mode & FMODE_NOWAIT),
+				(bool)(minor & 1));
+	}
+
+	pr_info(BN_PFX "conditions: reps=%u ms=%u batch_ns=%lu nr_cpus=%u smp=%d hz=%d preempt=%s\n",
+		native_reps, native_ms, BN_BATCH_NS, num_possible_cpus(),
+		IS_ENABLED(CONFIG_SMP), HZ,
+		IS_ENABLED(CONFIG_PREEMPT) ? "full" :
+		IS_ENABLED(CONFIG_PREEMPT_VOLUNTARY) ? "voluntary" : "none");
+
+	/* Warm up every path (the first poll of a file allocates). */
+	for (op = 0; op < BN_NR_OP; op++)
+		for (m = 0; m < BENCH_NR_MECH && native_ops & BIT(op); m++) {
+			minor = 2 * m + (op == BN_NOWAIT);
+			n = bn_calibrate(ctx, op, minor);
+			KUNIT_ASSERT_EQ_MSG(test, n, 0, "%s on %s: %d",
+					    bn_op_names[op], bench_mech_names[m],
+					    n);
+			n = bn_sample(ctx, op, minor, 2, &median, &mean);
+			KUNIT_ASSERT_GT(test, n, 0);
+		}
+
+	for (rep = 0; rep < native_reps; rep++) {
+		for (op = 0; op < BN_NR_OP; op++) {
+			for (k = 0; k < BENCH_NR_MECH && native_ops & BIT(op); k++) {
+				m = (k + rep) % BENCH_NR_MECH;
+				minor = 2 * m + (op == BN_NOWAIT);
+				n = bn_sample(ctx, op, minor, native_ms,
+					      &median, &mean);
+				KUNIT_ASSERT_GT(test, n, 0);
+				pr_info(BN_PFX "op=%s mech=%s rep=%u ns_x100=%llu mean_x100=%llu batches=%d batch=%u\n",
+					bn_op_names[op], bench_mech_names[m],
+					rep, median, mean, n,
+					ctx->batch[op][minor]);
+			}
+		}
+	}
+
+	for (minor = 0; minor < 2 * BENCH_NR_MECH; minor++)
+		__fput_sync(ctx->files[minor]);
+}
+
+/* A reader parked in the driver until the revocation wakes it. */
+struct bn_reader {
+	struct file *file;
+	ssize_t ret;
+	struct completion done;
+};
+
+static int bn_reader_fn(void *arg)
+{
+	struct bn_reader *r = arg;
+	char c;
+
+	r->ret = bn_read(r->file, &c, BENCH_BLOCK_POS);
+	complete(&r->done);
+	return 0;
+}
+
+/*
+ * One pool device with @nfiles open files and @nreaders readers parked in
+ * it: revoke it and report the phases.
+ */
+static void bn_one_device(struct kunit *test, unsigned int nfiles,
+			  unsigned int nreaders, unsigned int rep)
+{
+	struct bn_reader *readers = NULL;
+	struct bench_phases ph = {};
+	struct task_struct *task;
+	struct file **files;
+	struct bench_dev *d;
+	unsigned int i;
+	int ret;
+
+	files = kvcalloc(nfiles, sizeof(*files), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, files);
+	if (nreaders) {
+		readers = kcalloc(nreaders, sizeof(*readers), GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, readers);
+	}
+
+	mutex_lock(&bench_lock);
+	ret = bench_pool_create(1, "cdev_revoke");
+	mutex_unlock(&bench_lock);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	d = bench_pool_dev(0);
+	KUNIT_ASSERT_EQ(test, bn_mknod(BENCH_POOL_FIRST), 0);
+
+	for (i = 0; i < nfiles; i++) {
+		files[i] = bn_open(BENCH_POOL_FIRST);
+		KUNIT_ASSERT_FALSE(test, IS_ERR(files[i]));
+	}
+
+	for (i = 0; i < nreaders; i++) {
+		readers[i].file = files[i % nfiles];
+		init_completion(&readers[i].done);
+		task = kthread_run(bn_reader_fn, &readers[i], "bn_reader/%u", i);
+		KUNIT_ASSERT_FALSE(test, IS_ERR(task));
+	}
+	for (i = 0; atomic_read(&bench_sleepers) < nreaders; i++) {
+		/* A reader that returned instead of blocking fails the case. */
+		KUNIT_ASSERT_LT(test, i, 100000);
+		usleep_range(100, 200);
+	}
+
+	mutex_lock(&bench_lock);
+	ret = bench_revoke_timed(d, &ph);
+	mutex_unlock(&bench_lock);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	KUNIT_EXPECT_EQ(test, ph.releases, nfiles);
+	KUNIT_EXPECT_EQ(test, atomic_read(&d->open_files), 0);
+	for (i = 0; i < nreaders; i++) {
+		wait_for_completion(&readers[i].done);
+		KUNIT_EXPECT_EQ(test, readers[i].ret, -ENODEV);
+	}
+	pr_info(BN_PFX "revoke files=%u readers=%u rep=%u total_ns=%llu grace_ns=%llu kick_ns=%llu drain_ns=%llu release_ns=%llu tail_ns=%llu\n",
+		nfiles, nreaders, rep, ph.total, ph.grace, ph.kick, ph.drain,
+		ph.release, ph.tail);
+
+	for (i = 0; i < nfiles; i++)
+		__fput_sync(files[i]);
+	mutex_lock(&bench_lock);
+	ret = bench_pool_free();
+	mutex_unlock(&bench_lock);
+	KUNIT_EXPECT_EQ(test, ret, 0);
+	bn_unlink(BENCH_POOL_FIRST);
+	kfree(readers);
+	kvfree(files);
+}
+
+/* Revocation of one device: open files x readers blocked in ->read. */
+static void bn_revoke(struct kunit *test)
+{
+	static const unsigned int nfiles[] = { 1, 100, 1000, 10000 };
+	static const unsigned int nreaders[] = { 0, 10, 100 };
+	unsigned int rep, f, r;
+
+	for (rep = 0; rep < 5; rep++)
+		for (f = 0; f < ARRAY_SIZE(nfiles); f++)
+			for (r = 0; r < ARRAY_SIZE(nreaders); r++)
+				bn_one_device(test, nfiles[f], nreaders[r],
+					      rep);
+}
+
+/* Many devices, revoked in a row or at once. */
+static void bn_devices(struct kunit *test, unsigned int ndev, bool open,
+		       bool concurrent, unsigned int rep)
+{
+	struct file **files = NULL;
+	unsigned int i;
+	u64 ns;
+	int ret;
+
+	if (open) {
+		files = kvcalloc(ndev, sizeof(*files), GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, files);
+	}
+	mutex_lock(&bench_lock);
+	ret = bench_pool_create(ndev, "cdev_revoke");
+	mutex_unlock(&bench_lock);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	for (i = 0; open && i < ndev; i++) {
+		KUNIT_ASSERT_EQ(test, bn_mknod(BENCH_POOL_FIRST + i), 0);
+		files[i] = bn_open(BENCH_POOL_FIRST + i);
+		KUNIT_ASSERT_FALSE(test, IS_ERR(files[i]));
+	}
+
+	mutex_lock(&bench_lock);
+	ret = bench_mass_revoke_timed(concurrent, &ns);
+	mutex_unlock(&bench_lock);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	pr_info(BN_PFX "devices n=%u open=%d concurrent=%d rep=%u total_ns=%llu\n",
+		ndev, open, concurrent, rep, ns);
+
+	for (i = 0; open && i < ndev; i++) {
+		__fput_sync(files[i]);
+		bn_unlink(BENCH_POOL_FIRST + i);
+	}
+	mutex_lock(&bench_lock);
+	ret = bench_pool_free();
+	mutex_unlock(&bench_lock);
+	KUNIT_EXPECT_EQ(test, ret, 0);
+	kvfree(files);
+}
+
+/* Scale: revocation with up to native_scale open files, and 10000 devices. */
+static void bn_scale(struct kunit *test)
+{
+	unsigned int n, rep;
+
+	if (!native_scale)
+		kunit_skip(test, "native_scale=0");
+	for (rep = 0; rep < 3; rep++) {
+		for (n = 10000; n <= native_scale; n *= 10) {
+			bn_one_device(test, n, 0, rep);
+			bn_one_device(test, n, 100, rep);
+		}
+		bn_devices(test, 1000, false, false, rep);
+		bn_devices(test, BENCH_POOL_MAX, false, false, rep);
+		bn_devices(test, BENCH_POOL_MAX, false, true, rep);
+		bn_devices(test, BENCH_POOL_MAX, true, false, rep);
+		bn_devices(test, BENCH_POOL_MAX, true, true, rep);
+	}
+}
+
+static struct kunit_case bn_cases[] = {
+	KUNIT_CASE_SLOW(bn_ops),
+	KUNIT_CASE_SLOW(bn_revoke),
+	KUNIT_CASE_SLOW(bn_scale),
+	{}
+};
+
+static struct kunit_suite bn_suite = {
+	.name = "cdev_revoke_bench",
+	.suite_init = bn_suite_init,
+	.suite_exit = bn_suite_exit,
+	.test_cases = bn_cases,
+};
+
+kunit_test_suite(bn_suite);
+#endif /* CONFIG_KUNIT */
 
 module_init(bench_init);
 module_exit(bench_exit);

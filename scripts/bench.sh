@@ -1,12 +1,17 @@
 #!/bin/bash
 # make bench: what opting in to cdev_revoke costs, against raw fops and the mechanisms in use today.
-# Builds a NON-debug x86_64 VM kernel (tinyconfig + vm/base.config + vm/9p-root.config +
+# Two runs, one report:
+# 1. native: a NON-debug UML kernel (vm/bench-uml.config, object dir build/out/bench-uml) that runs
+#    the KUnit suite cdev_revoke_bench of lib/test_cdev_revoke_bench.c on the host CPU, no
+#    emulation (console: build/results/bench-uml-console.log);
+# 2. TCG (or KVM): builds a NON-debug x86_64 VM kernel (tinyconfig + vm/base.config + vm/9p-root.config +
 # vm/bench.config, object dir build/out/bench) with lib/test_cdev_revoke_bench.ko, builds the
 # userspace driver (tools/testing/selftests/cdev_revoke/cdev_revoke_bench.c, liburing), boots
 # the kernel once under QEMU -smp 2 (KVM if the probe guest boots, else TCG multi-threaded) and
 # writes build/results/bench.{md,json,png} (raw samples: build/results/bench-vm/bench-raw.json,
 # console: build/results/bench-console.log).
-# env: ACCEL=tcg|kvm, BENCH_QUICK=1 (a short run, to test the plumbing), VM_TIMEOUT (s, default 1800)
+# env: ACCEL=tcg|kvm, BENCH_QUICK=1 (a short run, to test the plumbing), VM_TIMEOUT (s, default 1800),
+#      BENCH_ONLY=native|vm (one of the two runs)
 set -uo pipefail
 . "$(dirname "$0")/common.sh"
 B=$OUT/bench
@@ -14,12 +19,44 @@ U=$OUT/bench-user
 RV=$RES/bench-vm
 mkdir -p "$RES" "$U" "$RV"
 [ -d "$LINUX/.git" ] || die "build/linux missing: run make tree"
-rm -f "$RES"/bench.md "$RES"/bench.json "$RES"/bench.png "$RV/bench-raw.json"
+rm -f "$RES"/bench.md "$RES"/bench.json "$RES"/bench.png "$RV/bench-raw.json" "$RES"/bench-uml-console.log
+DEBUG_OPTS='^CONFIG_(KASAN|PROVE_LOCKING|LOCKDEP|DEBUG_KMEMLEAK|DEBUG_OBJECTS|KCSAN|DEBUG_ATOMIC_SLEEP|DEBUG_LOCK_ALLOC|DEBUG_LIST|UBSAN|KCOV|SLUB_DEBUG_ON)=y'
+load=$(cut -d' ' -f1-3 /proc/loadavg)
+report=()
+
+if [ "${BENCH_ONLY:-}" != vm ]; then
+	NB=$OUT/bench-uml
+	mkdir -p "$NB"
+	info "bench: native UML kernel ($NB)"
+	(cd "$LINUX" && python3 tools/testing/kunit/kunit.py build --arch=um --kunitconfig="$REPO/vm/bench-uml.config" \
+		--build_dir="$NB" --jobs="$JOBS" --make_options "CC=ccache gcc") >"$RES/bench-uml-build.log" 2>&1 ||
+		{ tail -30 "$RES/bench-uml-build.log"; die "native bench kernel build failed"; }
+	bad=$(grep -E "$DEBUG_OPTS" "$NB/.config")
+	[ -z "$bad" ] || die "the native bench kernel has debug options: $bad"
+	quick=()
+	[ -n "${BENCH_QUICK:-}" ] && quick=(test_cdev_revoke_bench.native_reps=2 test_cdev_revoke_bench.native_ms=5
+		test_cdev_revoke_bench.native_scale=10000)
+	nload=$(cut -d' ' -f1-3 /proc/loadavg)
+	info "bench: native run (UML, load $nload)"
+	timeout "${VM_TIMEOUT:-1800}" "$NB/linux" mem=1G kunit.enable=1 kunit.filter_glob=cdev_revoke_bench \
+		kunit_shutdown=halt "${quick[@]}" </dev/null >"$RES/bench-uml-console.log" 2>&1 ||
+		info "bench: UML exited with $? (console: $RES/bench-uml-console.log)"
+	if ! "$REPO/scripts/splat-check" "$RES/bench-uml-console.log" >"$RES/bench-uml-splat.txt"; then
+		cat "$RES/bench-uml-splat.txt"; die "the native bench kernel reported a problem (see $RES/bench-uml-splat.txt)"
+	fi
+	python3 "$REPO/scripts/ktap.py" extract "$RES/bench-uml-console.log" "$RES/bench-uml.tap" || true
+	grep -q '^ok [0-9]* cdev_revoke_bench' "$RES/bench-uml.tap" ||
+		{ grep -E 'not ok|Expected|ASSERT|BUG|WARN' "$RES/bench-uml-console.log" | head -20; die "the native benchmark failed"; }
+	report+=(--native "$RES/bench-uml-console.log" --native-config "$NB/.config")
+	[ "${BENCH_ONLY:-}" = native ] && {
+		python3 "$REPO/scripts/bench-report.py" "${report[@]}" --host-load "$nload" --out "$RES" || die "bench report failed"
+		cat "$RES/bench.md"; info "bench: $RES/bench.md $RES/bench.json $RES/bench.png"; exit 0; }
+fi
 
 "$REPO/scripts/build-kernel.sh" "$LINUX" "$B" bench \
 	"$REPO/vm/base.config" "$REPO/vm/9p-root.config" "$REPO/vm/bench.config" || die "bench kernel build failed"
 # measurements on a debug kernel are meaningless: refuse one
-bad=$(grep -E '^CONFIG_(KASAN|PROVE_LOCKING|LOCKDEP|DEBUG_KMEMLEAK|DEBUG_OBJECTS|KCSAN|DEBUG_ATOMIC_SLEEP|DEBUG_LOCK_ALLOC|DEBUG_LIST|UBSAN|KCOV|SLUB_DEBUG_ON)=y' "$B/.config")
+bad=$(grep -E "$DEBUG_OPTS" "$B/.config")
 [ -z "$bad" ] || die "the bench kernel has debug options: $bad"
 KO=$B/lib/test_cdev_revoke_bench.ko
 [ -f "$KO" ] || die "no $KO"
@@ -29,7 +66,6 @@ gcc -Wall -O2 -g -isystem "$B/usr/include" -o "$U/cdev_revoke_bench" \
 	"$LINUX/tools/testing/selftests/cdev_revoke/cdev_revoke_bench.c" -luring -lpthread ||
 	die "cdev_revoke_bench build failed"
 
-load=$(cut -d' ' -f1-3 /proc/loadavg)
 VM_TIMEOUT=${VM_TIMEOUT:-1800} "$REPO/scripts/vm-run.sh" "$B/arch/x86/boot/bzImage" bench "$RES/bench-console.log" "$RV" \
 	"cdev_bench=$U/cdev_revoke_bench" "cdev_bench_ko=$KO" ${BENCH_QUICK:+cdev_bench_quick=1} | tee "$U/vm-run.out"
 rc=${PIPESTATUS[0]}
@@ -41,7 +77,7 @@ fi
 [ -s "$RV/bench-raw.json" ] || { grep -A5 'CDEV BENCH' "$RES/bench-console.log" | tail -20; die "no bench results"; }
 grep -q 'CDEV BENCH DONE rc=0' "$RES/bench-console.log" || { grep -B2 -A20 'CDEV BENCH:' "$RES/bench-console.log" | tail -30; die "the benchmark program failed"; }
 
-python3 "$REPO/scripts/bench-report.py" --raw "$RV/bench-raw.json" --accel "${accel:-unknown}" \
+python3 "$REPO/scripts/bench-report.py" "${report[@]}" --raw "$RV/bench-raw.json" --accel "${accel:-unknown}" \
 	--config "$B/.config" --host-load "$load" --out "$RES" || die "bench report failed"
 cat "$RES/bench.md"
 info "bench: $RES/bench.md $RES/bench.json $RES/bench.png"

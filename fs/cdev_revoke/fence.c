@@ -497,7 +497,7 @@ bool cdev_revoke_unbreak_active_protection(struct file *file)
 	 * now waits for this section, or the section sees the device dead.
 	 */
 	preempt_disable();
-	this_cpu_inc(*rv->users);
+	__this_cpu_inc(*rv->users);
 	live = !READ_ONCE(rv->dead);
 	preempt_enable();
 	rwsem_acquire_read(&rv->dep_map, rv->subclass, 1, _RET_IP_);
@@ -534,20 +534,17 @@ const struct file_operations *cdev_revoke_fops(struct cdev *cdev)
  * inode's cached i_cdev, so that a device registered again at the same
  * dev_t is found.
  */
-bool cdev_revoke_stale(struct cdev *cdev)
+bool __cdev_revoke_stale(struct cdev *cdev)
 {
 	struct cdev_revoke *rv = cdev->revoke;
 
-	return rv && (READ_ONCE(rv->dead) || READ_ONCE(rv->closing));
+	return READ_ONCE(rv->dead) || READ_ONCE(rv->closing);
 }
 
-/*
- * The cdev a file of a revocable device pins, which is no longer
- * necessarily its inode's i_cdev; NULL for other files.
- */
-struct cdev *cdev_revoke_file_cdev(const struct file *file)
+/* cdev_revoke_file_cdev() of a shim file. */
+struct cdev *__cdev_revoke_file_cdev(const struct file *file)
 {
-	return cdev_revoke_is_shim(file) ? file_rv(file)->cdev : NULL;
+	return file_rv(file)->cdev;
 }
 
 /*

@@ -9,6 +9,7 @@
 #include <linux/file.h>
 #include <linux/filelock.h>
 #include <linux/fs.h>
+#include <linux/hash.h>
 #include <linux/io_uring/cmd.h>
 #include <linux/rhashtable.h>
 #include <linux/seq_file.h>
@@ -24,11 +25,40 @@
  */
 static struct rhashtable cdev_revoke_files;
 
+/*
+ * The key is a pointer: hash and compare it as one, rather than with
+ * jhash2() and memcmp() over its bytes (every open, close and poll that
+ * misses @rv->polled looks a file up).
+ */
+static u32 cdev_revoke_file_hash(const void *data, u32 len, u32 seed)
+{
+	return hash_long((unsigned long)*(struct file * const *)data ^ seed,
+			 32);
+}
+
+static u32 cdev_revoke_file_obj_hash(const void *data, u32 len, u32 seed)
+{
+	const struct cdev_revoke_file *cf = data;
+
+	return cdev_revoke_file_hash(&cf->file, len, seed);
+}
+
+static int cdev_revoke_file_cmp(struct rhashtable_compare_arg *arg,
+				const void *obj)
+{
+	const struct cdev_revoke_file *cf = obj;
+
+	return cf->file != *(struct file * const *)arg->key;
+}
+
 static const struct rhashtable_params cdev_revoke_files_params = {
 	.key_len = sizeof_field(struct cdev_revoke_file, file),
 	.key_offset = offsetof(struct cdev_revoke_file, file),
 	.head_offset = offsetof(struct cdev_revoke_file, hnode),
 	.automatic_shrinking = true,
+	.hashfn = cdev_revoke_file_hash,
+	.obj_hashfn = cdev_revoke_file_obj_hash,
+	.obj_cmpfn = cdev_revoke_file_cmp,
 };
 
 static loff_t cdev_revoke_llseek(struct file *file, loff_t offset, int whence)
@@ -598,8 +628,15 @@ static int cdev_revoke_release(struct inode *inode, struct file *file)
 	rhashtable_remove_fast(&cdev_revoke_files, &cf->hnode,
 			       cdev_revoke_files_params);
 	spin_unlock(&rv->lock);
-	/* For cdev_revoke()'s wait-for-close flavour. */
-	wake_up_all(&rv->wq);
+	/*
+	 * Before the grace period starts: a poll may find @cf in @rv->polled
+	 * only until then (see cdev_revoke_poll_file()).
+	 */
+	if (READ_ONCE(rv->polled) == cf)
+		cmpxchg(&rv->polled, cf, NULL);
+	/* For cdev_revoke()'s wait-for-close flavour; pairs with its wait. */
+	if (wq_has_sleeper(&rv->wq))
+		wake_up_all(&rv->wq);
 	kfree_rcu(cf, rcu);
 	if (t != &rv->main || !rv->cdev)
 		file->f_op = t->drv;

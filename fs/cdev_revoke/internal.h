@@ -77,6 +77,8 @@ struct cdev_revoke_fops {
  * @vm_shims: vm_operations shims, one per driver vm_operations table
  * @mms: mms which may be linking a VMA of the device (see cdev_revoke_mmap())
  * @fasync: the core's own SIGIO list, for POLL_HUP at revocation
+ * @polled: the tracking record of the first file of the device that was
+ *	polled and is still open, which poll finds without a lookup
  * @dep_map: lockdep map of the fence
  */
 struct cdev_revoke {
@@ -105,6 +107,7 @@ struct cdev_revoke {
 	struct list_head vm_shims;
 	struct list_head mms;
 	struct fasync_struct *fasync;
+	struct cdev_revoke_file *polled;
 #ifdef CONFIG_DEBUG_LOCK_ALLOC
 	struct lockdep_map dep_map;
 #endif
@@ -211,8 +214,6 @@ static inline bool cdev_revoke_inject_nomem(void)
 }
 #endif
 
-int cdev_revoke_open(struct inode *inode, struct file *file);
-
 static inline bool cdev_revoke_is_shim(const struct file *file)
 {
 	return file->f_op && file->f_op->open == cdev_revoke_open;
@@ -256,6 +257,12 @@ static inline const struct file_operations *file_drv(const struct file *file)
  * decrement: the file the operation runs on pins the cdev, which frees
  * @rv only when released.
  *
+ * Sections are only entered in process context (every shim is a file or
+ * VMA operation), so the counters need no protection against interrupts:
+ * the __this_cpu forms, one instruction on x86 like the IRQ-safe ones, and
+ * no interrupt save and restore around each update where an architecture
+ * has no per-CPU read-modify-write instruction (the generic fallback).
+ *
  * For lockdep a section is a read trylock of the fence, as kernfs does for
  * its active references, so that revoking while holding a lock that a
  * method takes is reported.
@@ -267,7 +274,7 @@ static __always_inline bool cdev_revoke_enter(struct cdev_revoke *rv)
 	preempt_disable();
 	live = !READ_ONCE(rv->dead);
 	if (likely(live))
-		this_cpu_inc(*rv->users);
+		__this_cpu_inc(*rv->users);
 	preempt_enable();
 	if (likely(live))
 		rwsem_acquire_read(&rv->dep_map, rv->subclass, 1, _RET_IP_);
@@ -280,7 +287,7 @@ static __always_inline void cdev_revoke_leave(struct cdev_revoke *rv)
 
 	rwsem_release(&rv->dep_map, _RET_IP_);
 	preempt_disable();
-	this_cpu_dec(*rv->users);
+	__this_cpu_dec(*rv->users);
 	dead = READ_ONCE(rv->dead);
 	preempt_enable();
 	if (unlikely(dead))

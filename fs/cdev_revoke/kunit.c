@@ -1920,6 +1920,54 @@ static void kt_poll_forwarding(struct kunit *test)
 }
 
 /*
+ * Poll finds the first polled file of a device without a lookup, the
+ * others with one; each poller still sleeps on its own file's queue.  A
+ * file opened after the first one was closed may reuse its struct file:
+ * the cached record must be gone by the time the old one is freed (KASAN
+ * reports the read of the freed record here if it is not).
+ */
+static void kt_poll_two_files(struct kunit *test)
+{
+	struct kt_drv *d = kt_register(test, &kt_info);
+	struct file *a = kt_open_file(test), *b = kt_open_file(test), *c;
+	struct kt_poller pa = {}, pb = {}, pc = {};
+
+	d->mask = 0;
+	init_poll_funcptr(&pa.pt, kt_poller_queue);
+	init_poll_funcptr(&pb.pt, kt_poller_queue);
+	init_poll_funcptr(&pc.pt, kt_poller_queue);
+	KUNIT_EXPECT_EQ(test, kt_poll_mask(a, &pa.pt), 0U);
+	KUNIT_EXPECT_EQ(test, kt_poll_mask(b, &pb.pt), 0U);
+	KUNIT_ASSERT_NOT_NULL(test, pa.whead);
+	KUNIT_ASSERT_NOT_NULL(test, pb.whead);
+	KUNIT_EXPECT_PTR_NE(test, pa.whead, pb.whead);
+	wake_up_poll(&d->wq, EPOLLIN);
+	KUNIT_EXPECT_EQ(test, pa.wakes, 1);
+	KUNIT_EXPECT_EQ(test, pb.wakes, 1);
+
+	remove_wait_queue(pa.whead, &pa.wait);
+	kt_close(a);
+	/* Free the closed file's record now, not at some later point. */
+	kvfree_rcu_barrier();
+	c = kt_open_file(test);
+	KUNIT_EXPECT_EQ(test, kt_poll_mask(c, &pc.pt), 0U);
+	KUNIT_ASSERT_NOT_NULL(test, pc.whead);
+	KUNIT_EXPECT_PTR_NE(test, pc.whead, pb.whead);
+	wake_up_poll(&d->wq, EPOLLIN);
+	KUNIT_EXPECT_EQ(test, pb.wakes, 2);
+	KUNIT_EXPECT_EQ(test, pc.wakes, 1);
+
+	cdev_revoke(d->cdev);
+	KUNIT_EXPECT_TRUE(test, pb.key & EPOLLHUP);
+	KUNIT_EXPECT_TRUE(test, pc.key & EPOLLHUP);
+	kt_unregister(test, d);
+	remove_wait_queue(pb.whead, &pb.wait);
+	remove_wait_queue(pc.whead, &pc.wait);
+	kt_close(b);
+	kt_close(c);
+}
+
+/*
  * The second revoker, run from inside the first one between its "revoked"
  * and its wake-up: it returns at once, and the remove path goes on to
  * delete the cdev, whose last reference that is.
@@ -2735,6 +2783,7 @@ static struct kunit_case cdev_revoke_test_cases[] = {
 	KUNIT_CASE(kt_poll_nomem),
 	KUNIT_CASE(kt_poll_pollfree),
 	KUNIT_CASE(kt_poll_forwarding),
+	KUNIT_CASE(kt_poll_two_files),
 	KUNIT_CASE(kt_revoke_tail),
 	KUNIT_CASE(kt_misc_revoke),
 	KUNIT_CASE(kt_misc_replug),

@@ -7,6 +7,7 @@
 #ifndef _LINUX_CDEV_REVOKE_H
 #define _LINUX_CDEV_REVOKE_H
 
+#include <linux/cdev.h>
 #include <linux/fs.h>
 #include <linux/lockdep_types.h>
 #include <linux/types.h>
@@ -156,11 +157,32 @@ int cdev_revoke_open_file(struct cdev_revoke *rv, struct inode *inode,
 void __cdev_revoke(struct cdev_revoke *rv);
 void cdev_revoke_put(struct cdev_revoke *rv);
 
-/* For fs/char_dev.c and fs/file_table.c only. */
+/*
+ * For fs/char_dev.c and fs/file_table.c only.  The inline tests keep the
+ * open and the last close of a cdev that did not opt in free of calls.
+ */
 const struct file_operations *cdev_revoke_fops(struct cdev *cdev);
-bool cdev_revoke_stale(struct cdev *cdev);
+bool __cdev_revoke_stale(struct cdev *cdev);
 void cdev_revoke_del(struct cdev *cdev);
-struct cdev *cdev_revoke_file_cdev(const struct file *file);
+struct cdev *__cdev_revoke_file_cdev(const struct file *file);
 void cdev_revoke_free(struct cdev *cdev);
+int cdev_revoke_open(struct inode *inode, struct file *file);
+
+/* A revocable cdev whose inodes must look the device up again. */
+static inline bool cdev_revoke_stale(struct cdev *cdev)
+{
+	return cdev->revoke && __cdev_revoke_stale(cdev);
+}
+
+/*
+ * The cdev a file of a revocable device pins, which is no longer
+ * necessarily its inode's i_cdev; NULL for other files.
+ */
+static inline struct cdev *cdev_revoke_file_cdev(const struct file *file)
+{
+	if (!file->f_op || file->f_op->open != cdev_revoke_open)
+		return NULL;
+	return __cdev_revoke_file_cdev(file);
+}
 
 #endif /* _LINUX_CDEV_REVOKE_H */
