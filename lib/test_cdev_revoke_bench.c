@@ -1065,6 +1065,11 @@ module_param(native_ops, uint, 0444);
 MODULE_PARM_DESC(native_ops,
 		 "native benchmark: operations to measure (bit mask: read, read_nowait, ioctl, poll, open_close)");
 
+static unsigned int native_mechs = ~0U;
+module_param(native_mechs, uint, 0444);
+MODULE_PARM_DESC(native_mechs,
+		 "native benchmark: mechanisms to measure (bit mask, in the order of bench_mech; raw always)");
+
 static unsigned int native_scale = 100000;
 module_param(native_scale, uint, 0444);
 MODULE_PARM_DESC(native_scale,
@@ -1346,6 +1351,8 @@ static void bn_ops(struct kunit *test)
 	/* Warm up every path (the first poll of a file allocates). */
 	for (op = 0; op < BN_NR_OP; op++)
 		for (m = 0; m < BENCH_NR_MECH && native_ops & BIT(op); m++) {
+			if (m != BENCH_RAW && !(native_mechs & BIT(m)))
+				continue;
 			minor = 2 * m + (op == BN_NOWAIT);
 			n = bn_calibrate(ctx, op, minor);
 			KUNIT_ASSERT_EQ_MSG(test, n, 0, "%s on %s: %d",
@@ -1359,6 +1366,8 @@ static void bn_ops(struct kunit *test)
 		for (op = 0; op < BN_NR_OP; op++) {
 			for (k = 0; k < BENCH_NR_MECH && native_ops & BIT(op); k++) {
 				m = (k + rep) % BENCH_NR_MECH;
+				if (m != BENCH_RAW && !(native_mechs & BIT(m)))
+					continue;
 				minor = 2 * m + (op == BN_NOWAIT);
 				n = bn_sample(ctx, op, minor, native_ms,
 					      &median, &mean);

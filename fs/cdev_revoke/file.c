@@ -26,6 +26,17 @@
 static struct rhashtable cdev_revoke_files;
 
 /*
+ * The records are looked up without a lock (the table, @rv->polled), and
+ * freed without waiting for a grace period: SLAB_TYPESAFE_BY_RCU, so that
+ * a close does not queue an RCU callback and the next open reuses a warm
+ * object.  A lockless reader may meet a record freed and reused meanwhile;
+ * it only compares its ->file, and the table restarts a walk that a reused
+ * record took to another chain.  Allocation must not clear @hnode, which
+ * such a walk may still follow.
+ */
+static struct kmem_cache *cdev_revoke_file_cache;
+
+/*
  * The key is a pointer: hash and compare it as one, rather than with
  * jhash2() and memcmp() over its bytes (every open, close and poll that
  * misses @rv->polled looks a file up).
@@ -466,13 +477,24 @@ struct cdev_revoke_file *cdev_revoke_lookup(const struct file *file)
 				      cdev_revoke_files_params);
 }
 
+static void cdev_revoke_file_free(struct cdev_revoke_file *cf)
+{
+	if (cf)
+		kmem_cache_free(cdev_revoke_file_cache, cf);
+}
+
 static struct cdev_revoke_file *cdev_revoke_file_alloc(struct file *file)
 {
-	struct cdev_revoke_file *cf = kzalloc(sizeof(*cf), GFP_KERNEL);
+	struct cdev_revoke_file *cf;
 
+	cf = kmem_cache_alloc(cdev_revoke_file_cache, GFP_KERNEL);
 	if (!cf)
 		return NULL;
-	cf->file = file;
+	/* Not zeroed: see cdev_revoke_file_cache. */
+	WRITE_ONCE(cf->file, file);
+	INIT_LIST_HEAD(&cf->node);
+	cf->kicking = false;
+	cf->detached = false;
 	spin_lock_init(&cf->lock);
 	INIT_LIST_HEAD(&cf->pollers);
 	init_waitqueue_head(&cf->wqh);
@@ -514,7 +536,7 @@ int cdev_revoke_open(struct inode *inode, struct file *file)
 	if (!cf)
 		return -ENOMEM;
 	if (!cdev_revoke_enter(rv)) {
-		kfree(cf);
+		cdev_revoke_file_free(cf);
 		return -ENXIO;
 	}
 	if (READ_ONCE(rv->closing)) {
@@ -547,7 +569,7 @@ int cdev_revoke_open(struct inode *inode, struct file *file)
 		t->drv->release(inode, file);
 out:
 	cdev_revoke_leave(rv);
-	kfree(cf);
+	cdev_revoke_file_free(cf);
 	return ret;
 }
 
@@ -628,16 +650,13 @@ static int cdev_revoke_release(struct inode *inode, struct file *file)
 	rhashtable_remove_fast(&cdev_revoke_files, &cf->hnode,
 			       cdev_revoke_files_params);
 	spin_unlock(&rv->lock);
-	/*
-	 * Before the grace period starts: a poll may find @cf in @rv->polled
-	 * only until then (see cdev_revoke_poll_file()).
-	 */
+	/* Before @cf is reused: see cdev_revoke_poll_file(). */
 	if (READ_ONCE(rv->polled) == cf)
 		cmpxchg(&rv->polled, cf, NULL);
 	/* For cdev_revoke()'s wait-for-close flavour; pairs with its wait. */
 	if (wq_has_sleeper(&rv->wq))
 		wake_up_all(&rv->wq);
-	kfree_rcu(cf, rcu);
+	cdev_revoke_file_free(cf);
 	if (t != &rv->main || !rv->cdev)
 		file->f_op = t->drv;
 	cdev_revoke_put(rv);
@@ -737,7 +756,7 @@ struct file *cdev_revoke_anon_getfile(struct file *parent, const char *name,
 		ret = PTR_ERR(file);
 		goto out;
 	}
-	cf->file = file;
+	WRITE_ONCE(cf->file, file);
 	ret = cdev_revoke_track(rv, cf);
 	if (unlikely(ret)) {
 		/* Never opened for the driver: let the file go silently. */
@@ -748,7 +767,7 @@ struct file *cdev_revoke_anon_getfile(struct file *parent, const char *name,
 	cf = NULL;
 out:
 	cdev_revoke_leave(rv);
-	kfree(cf);
+	cdev_revoke_file_free(cf);
 	return ret ? ERR_PTR(ret) : file;
 }
 EXPORT_SYMBOL_GPL(cdev_revoke_anon_getfile);
@@ -854,6 +873,9 @@ void cdev_revoke_build_fops(struct cdev_revoke_fops *t,
 static int __init cdev_revoke_files_init(void)
 {
 	/* Before any driver can opt in; a boot without it cannot go on. */
+	cdev_revoke_file_cache = KMEM_CACHE(cdev_revoke_file,
+					    SLAB_TYPESAFE_BY_RCU |
+					    SLAB_ACCOUNT | SLAB_PANIC);
 	if (rhashtable_init(&cdev_revoke_files, &cdev_revoke_files_params))
 		panic("cdev_revoke: cannot allocate the table of open files\n");
 	return 0;

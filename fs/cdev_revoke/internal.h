@@ -118,7 +118,6 @@ struct cdev_revoke {
  * @file: the file; valid while this structure is on a list
  * @node: entry in &cdev_revoke.files or &cdev_revoke.detached
  * @hnode: entry in cdev_revoke_files
- * @rcu: for kfree_rcu()
  * @kicking: cdev_revoke() is running the driver's kick_file hook on @file
  * @detached: the driver's ->release for @file has been called by revoke
  * @lock: serialises additions to @pollers
@@ -133,7 +132,6 @@ struct cdev_revoke_file {
 	struct file *file;
 	struct list_head node;
 	struct rhash_head hnode;
-	struct rcu_head rcu;
 	bool kicking;
 	bool detached;
 	spinlock_t lock;		/* serialises additions to @pollers */

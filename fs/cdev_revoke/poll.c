@@ -150,8 +150,10 @@ cdev_revoke_poll_file(struct cdev_revoke *rv, struct file *file)
 
 	/*
 	 * A record found in @rv->polled may be another file's, released and
-	 * waiting for its grace period: only its file is compared.  @file's
-	 * own record lives until @file is released, after this poll.
+	 * even reused meanwhile (see cdev_revoke_file_cache): only its file
+	 * is compared, and the release of a record clears @rv->polled before
+	 * freeing it, so no later poll finds it there.  @file's own record
+	 * lives until @file is released, after this poll.
 	 */
 	rcu_read_lock();
 	cf = READ_ONCE(rv->polled);
