@@ -1433,6 +1433,7 @@ static void bn_one_device(struct kunit *test, unsigned int nfiles,
 	for (i = 0; i < nfiles; i++) {
 		files[i] = bn_open(BENCH_POOL_FIRST);
 		KUNIT_ASSERT_FALSE(test, IS_ERR(files[i]));
+		cond_resched();
 	}
 
 	for (i = 0; i < nreaders; i++) {
@@ -1461,8 +1462,10 @@ static void bn_one_device(struct kunit *test, unsigned int nfiles,
 		nfiles, nreaders, rep, ph.total, ph.grace, ph.kick, ph.drain,
 		ph.release, ph.tail);
 
-	for (i = 0; i < nfiles; i++)
+	for (i = 0; i < nfiles; i++) {
 		__fput_sync(files[i]);
+		cond_resched();
+	}
 	mutex_lock(&bench_lock);
 	ret = bench_pool_free();
 	mutex_unlock(&bench_lock);
@@ -1507,6 +1510,7 @@ static void bn_devices(struct kunit *test, unsigned int ndev, bool open,
 		KUNIT_ASSERT_EQ(test, bn_mknod(BENCH_POOL_FIRST + i), 0);
 		files[i] = bn_open(BENCH_POOL_FIRST + i);
 		KUNIT_ASSERT_FALSE(test, IS_ERR(files[i]));
+		cond_resched();
 	}
 
 	mutex_lock(&bench_lock);

@@ -502,18 +502,19 @@ set ytics (0.9, 1, 1.1, 1.25, 1.5, 2, 3, 5, 10, 20, 50, 100)
 """
         if nres:
             dat = os.path.join(td, "native.dat")
+            nm = [m for m in MECHS[1:] if any(nfind(nres["ops"], m, op) for op in NATIVE_OPS)]
             with open(dat, "w") as f:
                 for op in NATIVE_OPS:
                     if not nfind(nres["ops"], "raw", op):
                         continue
                     cells = [f"\"{op}\""]
-                    for m in MECHS[1:]:
+                    for m in nm:
                         o = nfind(nres["ops"], m, op)
                         cells += [str(o["ratio_to_raw"]), str(o["ratio_min"]), str(o["ratio_max"])] if o else ["NaN"] * 3
                     f.write(" ".join(cells) + "\n")
             cols = " , ".join(
                 f"'{dat}' using {2 + 3 * i}:{3 + 3 * i}:{4 + 3 * i}{':xtic(1)' if i == 0 else ''} title '{m}'"
-                for i, m in enumerate(MECHS[1:]))
+                for i, m in enumerate(nm))
             panels.append(f"set title 'NATIVE (UML, 1 CPU): cost per operation relative to raw fops (median, min-max)'\n"
                           f"{hist}plot {cols}, 1 with lines dt 2 lc 'black' notitle\nunset logscale y\nset ytics autofreq\n")
         rrows = None

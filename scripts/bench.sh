@@ -11,7 +11,8 @@
 # writes build/results/bench.{md,json,png} (raw samples: build/results/bench-vm/bench-raw.json,
 # console: build/results/bench-console.log).
 # env: ACCEL=tcg|kvm, BENCH_QUICK=1 (a short run, to test the plumbing), VM_TIMEOUT (s, default 1800),
-#      BENCH_ONLY=native|vm (one of the two runs)
+#      BENCH_ONLY=native|vm (one of the two runs), BENCH_ARGS=-x,-R,10 (options of the userspace
+#      driver, comma-separated: -x revocations only, -b a busy CPU during them; see its usage)
 set -uo pipefail
 . "$(dirname "$0")/common.sh"
 B=$OUT/bench
@@ -67,7 +68,8 @@ gcc -Wall -O2 -g -isystem "$B/usr/include" -o "$U/cdev_revoke_bench" \
 	die "cdev_revoke_bench build failed"
 
 VM_TIMEOUT=${VM_TIMEOUT:-1800} "$REPO/scripts/vm-run.sh" "$B/arch/x86/boot/bzImage" bench "$RES/bench-console.log" "$RV" \
-	"cdev_bench=$U/cdev_revoke_bench" "cdev_bench_ko=$KO" ${BENCH_QUICK:+cdev_bench_quick=1} | tee "$U/vm-run.out"
+	"cdev_bench=$U/cdev_revoke_bench" "cdev_bench_ko=$KO" ${BENCH_QUICK:+cdev_bench_quick=1} \
+	${BENCH_ARGS:+cdev_bench_args=$BENCH_ARGS} | tee "$U/vm-run.out"
 rc=${PIPESTATUS[0]}
 accel=$(sed -n 's/.* accel=\([a-z]*\) .*/\1/p' "$U/vm-run.out" | head -1)
 [ $rc = 0 ] || die "bench VM failed (console: $RES/bench-console.log)"

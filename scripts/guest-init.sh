@@ -5,7 +5,7 @@
 #   cdev_mode=tests|demo|bench|control|lockdep|probe   cdev_results=/abs/path   cdev_tests=/abs/path/of/list
 #   cdev_demo=/abs/path/of/cdevtest   cdev_control=/abs/path/of/revoke_control   cdev_repo=/abs/path/of/the/repo
 #   cdev_bench=/abs/path/of/cdev_revoke_bench   cdev_bench_ko=/abs/path/of/test_cdev_revoke_bench.ko
-#   cdev_bench_quick=1 (a short run)
+#   cdev_bench_quick=1 (a short run)   cdev_bench_args=-x,-R,10 (more options, comma-separated)
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 mode=${cdev_mode:-tests}
 mount -t proc proc /proc
@@ -79,7 +79,8 @@ run_bench() {
 	echo "=== CDEV BENCH: kernel $(uname -r)"
 	rm -f $R/bench-raw.json
 	if ! insmod "$cdev_bench_ko"; then echo "=== CDEV BENCH: insmod $cdev_bench_ko failed"; return; fi
-	"$cdev_bench" -o $R/bench-raw.json ${cdev_bench_quick:+-q}
+	# shellcheck disable=SC2086 # cdev_bench_args: options, comma-separated on the command line
+	"$cdev_bench" -o $R/bench-raw.json ${cdev_bench_quick:+-q} $(echo "${cdev_bench_args:-}" | tr , ' ')
 	echo "=== CDEV BENCH DONE rc=$?"
 	rmmod test_cdev_revoke_bench
 	sync

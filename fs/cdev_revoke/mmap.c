@@ -480,6 +480,7 @@ out:
  */
 void cdev_revoke_zap(struct cdev_revoke *rv)
 {
+	struct address_space *mapping, *last = NULL;
 	struct cdev_revoke_file *cf;
 	struct cdev_revoke_mm *m;
 	LIST_HEAD(mms);
@@ -494,8 +495,17 @@ void cdev_revoke_zap(struct cdev_revoke *rv)
 	}
 	cdev_revoke_drop_mms(&mms);
 
-	/* The fence is up: nothing adds to or removes from rv->files now. */
-	list_for_each_entry(cf, &rv->files, node)
-		unmap_mapping_range(cf->file->f_mapping, 0, 0, 1);
+	/*
+	 * The fence is up: nothing adds to or removes from rv->files now.
+	 * Files opened through one inode share its mapping: zap it once for
+	 * a run of them, not once per file.
+	 */
+	list_for_each_entry(cf, &rv->files, node) {
+		mapping = cf->file->f_mapping;
+		if (mapping == last)
+			continue;
+		last = mapping;
+		unmap_mapping_range(mapping, 0, 0, 1);
+	}
 }
 

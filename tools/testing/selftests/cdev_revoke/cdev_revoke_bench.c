@@ -489,12 +489,27 @@ static void bench_revoke_one(int files, int readers, int rep)
 	free(fds);
 }
 
-static void bench_revoke(int reps, bool quick)
+/* -b: a thread spinning in userspace on the last CPU during revocations. */
+static volatile bool spin_stop;
+
+static void *spinner_fn(void *arg)
+{
+	pin(ncpus - 1);
+	while (!spin_stop)
+		;
+	return NULL;
+}
+
+static void bench_revoke(int reps, bool quick, bool busy)
 {
 	static const int files[] = { 1, 100, 1000, 10000 };
 	static const int readers[] = { 0, 10, 100 };
 	unsigned int f, b;
+	pthread_t spinner;
 	int rep;
+
+	if (busy && pthread_create(&spinner, NULL, spinner_fn, NULL))
+		die("pthread_create");
 
 	for (rep = 0; rep < reps; rep++)
 		for (f = 0; f < 4; f++)
@@ -503,6 +518,10 @@ static void bench_revoke(int reps, bool quick)
 					continue;
 				bench_revoke_one(files[f], readers[b], rep);
 			}
+	if (busy) {
+		spin_stop = true;
+		pthread_join(spinner, NULL);
+	}
 	fprintf(stderr, "revoke: done\n");
 }
 
@@ -662,10 +681,10 @@ int main(int argc, char **argv)
 	uint64_t dur_ns = 250000000;
 	const char *path = NULL;
 	struct utsname u;
-	bool quick = false;
+	bool quick = false, busy = false, revoke_only = false;
 	char res[256];
 
-	while ((opt = getopt(argc, argv, "o:d:r:R:q")) != -1) {
+	while ((opt = getopt(argc, argv, "o:d:r:R:qbx")) != -1) {
 		switch (opt) {
 		case 'o':
 			path = optarg;
@@ -682,8 +701,16 @@ int main(int argc, char **argv)
 		case 'q':
 			quick = true;
 			break;
+		case 'b':
+			busy = true;
+			break;
+		case 'x':
+			revoke_only = true;
+			break;
 		default:
-			die("usage: %s [-o out.json] [-d ms] [-r reps] [-R revoke_reps] [-q]",
+			die("usage: %s [-o out.json] [-d ms] [-r reps] [-R revoke_reps] [-q] [-b] [-x]\n"
+			    "  -b: keep the last CPU busy in userspace during the revocations\n"
+			    "  -x: only the revocations of one device",
 			    argv[0]);
 		}
 	}
@@ -715,10 +742,14 @@ int main(int argc, char **argv)
 	jint("reps", reps);
 	jint("revoke_reps", rreps);
 	jint("uring_batch", URING_BATCH);
-	bench_ops(reps, dur_ns);
-	bench_revoke(rreps, quick);
-	bench_mass(quick ? 1 : 3, quick ? 100 : MASS_DEVICES);
-	bench_memory(quick ? 1 : 5);
+	jint("busy_cpu", busy);
+	if (!revoke_only)
+		bench_ops(reps, dur_ns);
+	bench_revoke(rreps, quick, busy);
+	if (!revoke_only) {
+		bench_mass(quick ? 1 : 3, quick ? 100 : MASS_DEVICES);
+		bench_memory(quick ? 1 : 5);
+	}
 	fprintf(out, "\n ]\n}\n");
 	if (path)
 		fclose(out);
