@@ -231,6 +231,30 @@ def aggregate_native(nat):
     return {"conditions": nat["conditions"], "ops": ops, "revoke": revoke, "devices": devices}
 
 
+def native_ab(d):
+    """Pairs of boots, stock kernel then ours, raw device only: ours/stock per operation."""
+    def load(fn):
+        r = {}
+        for r0 in parse_native(fn)["ops"]:
+            if r0["mech"] == "raw":
+                r.setdefault(r0["op"], []).append(r0["ns_x100"] / 100)
+        return {k: med(v) for k, v in r.items()}
+    pairs = []
+    i = 1
+    while os.path.exists(os.path.join(d, f"stock-{i}.log")) and os.path.exists(os.path.join(d, f"ours-{i}.log")):
+        pairs.append((load(os.path.join(d, f"stock-{i}.log")), load(os.path.join(d, f"ours-{i}.log"))))
+        i += 1
+    out = []
+    for op in NATIVE_OPS:
+        rs = [o[op] / s[op] for s, o in pairs if op in s and op in o and s[op] > 0]
+        if not rs:
+            continue
+        out.append({"op": op, "pairs": len(rs), "ratio": round(med(rs), 4), "ratio_min": round(min(rs), 4),
+                    "ratio_max": round(max(rs), 4), "stock_ns": round(med([s[op] for s, o in pairs]), 2),
+                    "ours_ns": round(med([o[op] for s, o in pairs]), 2)})
+    return out
+
+
 def nfind(nops, m, op):
     for o in nops:
         if o["mechanism"] == m and o["op"] == op:
@@ -265,6 +289,12 @@ def native_targets(nres):
         rows.append(("native open + close of an opted-in device <= 1.10x raw",
                      f"{c['ratio_to_raw']:.3f}x ({c['ratio_min']:.3f}-{c['ratio_max']:.3f}), +{c['added_ns']:.0f} ns",
                      "met" if c["ratio_to_raw"] <= 1.10 else f"missed by {100 * (c['ratio_to_raw'] - 1.10):.1f} points"))
+    for a in nres.get("stock_ab", []):
+        ok = abs(a["ratio"] - 1) <= 0.02
+        rows.append((f"native {a['op']}, a cdev that does not opt in: ours / stock kernel = 1.00 within noise (±2 %)",
+                     f"{a['ratio']:.3f} ({a['ratio_min']:.3f}-{a['ratio_max']:.3f}) over {a['pairs']} pairs of boots; "
+                     f"{a['ours_ns']:.1f} vs {a['stock_ns']:.1f} ns",
+                     "met" if ok else f"off by {100 * (a['ratio'] - 1):+.1f} %"))
     r = next((x for x in nres["revoke"] if x["open_files"] == 1000 and x["blocked_readers"] == 100), None)
     if r:
         rows.append(("native revoke, 1000 open files + 100 blocked readers <= 5 ms",
@@ -579,6 +609,7 @@ def main():
     ap.add_argument("--config", default="")
     ap.add_argument("--native", default="", help="console log of the native (UML) run")
     ap.add_argument("--native-config", default="")
+    ap.add_argument("--native-ab", default="", help="directory of stock-N.log/ours-N.log native boots")
     ap.add_argument("--host-load", default="?")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
@@ -587,6 +618,8 @@ def main():
         nres = aggregate_native(parse_native(args.native))
         if not nres["ops"]:
             raise SystemExit(f"no native results in {args.native}")
+        if args.native_ab:
+            nres["stock_ab"] = native_ab(args.native_ab)
     if not args.raw:
         if not nres:
             raise SystemExit("nothing to report: give --raw and/or --native")

@@ -49,6 +49,35 @@ if [ "${BENCH_ONLY:-}" != vm ]; then
 	grep -q '^ok [0-9]* cdev_revoke_bench' "$RES/bench-uml.tap" ||
 		{ grep -E 'not ok|Expected|ASSERT|BUG|WARN' "$RES/bench-uml-console.log" | head -20; die "the native benchmark failed"; }
 	report+=(--native "$RES/bench-uml-console.log" --native-config "$NB/.config")
+
+	# A cdev that does not opt in, on the stock kernel and on ours: the raw device of the same
+	# suite, in boots that alternate (one kernel per boot, so pairs of boots are compared).
+	if [ "${BENCH_STOCK:-1}" != 0 ]; then
+		SB=$BUILD/stock/out/bench-uml
+		AB=$RES/bench-uml-ab
+		rm -rf "$AB"; mkdir -p "$AB" "$SB"
+		"$REPO/scripts/tree.sh" stock && "$REPO/scripts/bench-stock-prep.sh" || die "stock tree for the native run failed"
+		info "bench: native stock UML kernel ($SB)"
+		(cd "$STOCK" && python3 tools/testing/kunit/kunit.py build --arch=um \
+			--kunitconfig="$REPO/vm/bench-uml.config" --build_dir="$SB" --jobs="$JOBS" \
+			--make_options "CC=ccache gcc") >"$RES/bench-uml-stock-build.log" 2>&1
+		src=$?
+		"$REPO/scripts/bench-stock-prep.sh" clean
+		[ $src = 0 ] || { tail -30 "$RES/bench-uml-stock-build.log"; die "native stock kernel build failed"; }
+		pairs=${BENCH_STOCK_PAIRS:-6}
+		info "bench: native stock vs ours, raw device, $pairs pairs of boots"
+		for i in $(seq 1 "$pairs"); do
+			for k in stock ours; do
+				if [ $k = stock ]; then img=$SB/linux; else img=$NB/linux; fi
+				timeout 300 "$img" mem=1G kunit.enable=1 kunit.filter_glob=cdev_revoke_bench.bn_ops \
+					kunit_shutdown=halt test_cdev_revoke_bench.native_mechs=1 \
+					test_cdev_revoke_bench.native_reps=5 </dev/null >"$AB/$k-$i.log" 2>&1 ||
+					die "native $k boot $i failed ($AB/$k-$i.log)"
+				grep -q '^ok [0-9]* cdev_revoke_bench' "$AB/$k-$i.log" || die "native $k boot $i: the suite failed"
+			done
+		done
+		report+=(--native-ab "$AB")
+	fi
 	[ "${BENCH_ONLY:-}" = native ] && {
 		python3 "$REPO/scripts/bench-report.py" "${report[@]}" --host-load "$nload" --out "$RES" || die "bench report failed"
 		cat "$RES/bench.md"; info "bench: $RES/bench.md $RES/bench.json $RES/bench.png"; exit 0; }

@@ -48,7 +48,7 @@
 #define URING_BATCH	32
 #define MASS_DEVICES	1000
 #define MEM_N		1000	/* devices */
-#define MEM_FILES	10000	/* open files */
+#define MEM_FILES	10000	/* open files (-m) */
 
 static const char *const mechs[] = {
 	"raw", "cdev_revoke", "mutex", "rwsem", "refcount", "srcu", "percpu_ref",
@@ -490,12 +490,12 @@ static void bench_revoke_one(int files, int readers, int rep)
 }
 
 /* -b: a thread spinning in userspace on the last CPU during revocations. */
-static volatile bool spin_stop;
+static bool spin_stop;
 
 static void *spinner_fn(void *arg)
 {
 	pin(ncpus - 1);
-	while (!spin_stop)
+	while (!__atomic_load_n(&spin_stop, __ATOMIC_RELAXED))
 		;
 	return NULL;
 }
@@ -519,7 +519,7 @@ static void bench_revoke(int reps, bool quick, bool busy)
 				bench_revoke_one(files[f], readers[b], rep);
 			}
 	if (busy) {
-		spin_stop = true;
+		__atomic_store_n(&spin_stop, true, __ATOMIC_RELAXED);
 		pthread_join(spinner, NULL);
 	}
 	fprintf(stderr, "revoke: done\n");
@@ -595,9 +595,9 @@ static void settle(void)
 	usleep(200000);
 }
 
-static void bench_memory(int reps)
+static void bench_memory(int reps, int nfiles)
 {
-	int *fds = calloc(MEM_FILES, sizeof(int));
+	int *fds = calloc(nfiles, sizeof(int));
 	long long s0, s1, s2, s3, cdev_raw, cdev_rv;
 	long long file_raw = 0, file_rv = 0;
 	long long poll_raw = 0, poll_rv = 0;
@@ -625,17 +625,17 @@ static void bench_memory(int reps)
 		for (mech = 0; mech < 2; mech++) {
 			settle();
 			s0 = slab_bytes();
-			for (i = 0; i < MEM_FILES; i++)
+			for (i = 0; i < nfiles; i++)
 				fds[i] = op_open(mech, 0);
 			s1 = slab_bytes();
-			for (i = 0; i < MEM_FILES; i++) {
+			for (i = 0; i < nfiles; i++) {
 				struct pollfd p = { .fd = fds[i], .events = POLLIN };
 
 				if (poll(&p, 1, 1000) != 1)
 					die("poll");
 			}
 			s2 = slab_bytes();
-			for (i = 0; i < MEM_FILES; i++)
+			for (i = 0; i < nfiles; i++)
 				close(fds[i]);
 			if (mech) {
 				file_rv = s1 - s0;
@@ -645,9 +645,9 @@ static void bench_memory(int reps)
 				poll_raw = s2 - s1;
 			}
 		}
-		mem_rec("open_file", rep, MEM_FILES, file_raw, file_rv);
+		mem_rec("open_file", rep, nfiles, file_raw, file_rv);
 		rec_end();
-		mem_rec("polled_file", rep, MEM_FILES, poll_raw, poll_rv);
+		mem_rec("polled_file", rep, nfiles, poll_raw, poll_rv);
 		rec_end();
 	}
 	free(fds);
@@ -677,14 +677,14 @@ static int possible_cpus(void)
 int main(int argc, char **argv)
 {
 	struct rlimit rl = { 16384, 16384 };
-	int reps = 9, rreps = 5, opt;
+	int reps = 9, rreps = 5, mem_files = MEM_FILES, opt;
 	uint64_t dur_ns = 250000000;
 	const char *path = NULL;
 	struct utsname u;
-	bool quick = false, busy = false, revoke_only = false;
+	bool quick = false, busy = false, revoke_only = false, mem_only = false;
 	char res[256];
 
-	while ((opt = getopt(argc, argv, "o:d:r:R:qbx")) != -1) {
+	while ((opt = getopt(argc, argv, "o:d:r:R:qbxm:M")) != -1) {
 		switch (opt) {
 		case 'o':
 			path = optarg;
@@ -707,11 +707,19 @@ int main(int argc, char **argv)
 		case 'x':
 			revoke_only = true;
 			break;
+		case 'm':
+			mem_files = atoi(optarg);
+			break;
+		case 'M':
+			mem_only = true;
+			break;
 		default:
-			die("usage: %s [-o out.json] [-d ms] [-r reps] [-R revoke_reps] [-q] [-b] [-x]\n"
+			die("usage: %s [-o out.json] [-d ms] [-r reps] [-R rreps] [-q] [opts]\n"
 			    "  -b: keep the last CPU busy in userspace during the revocations\n"
-			    "  -x: only the revocations of one device",
-			    argv[0]);
+			    "  -x: only the revocations of one device\n"
+			    "  -m: open files of the memory measurement (default %d)\n"
+			    "  -M: only the memory measurement",
+			    argv[0], MEM_FILES);
 		}
 	}
 	if (quick) {
@@ -722,6 +730,10 @@ int main(int argc, char **argv)
 	out = path ? fopen(path, "w") : stdout;
 	if (!out)
 		die("%s: %s", path, strerror(errno));
+	if (mem_files + 1024 > (int)rl.rlim_cur) {
+		rl.rlim_cur = mem_files + 1024;
+		rl.rlim_max = rl.rlim_cur;
+	}
 	if (setrlimit(RLIMIT_NOFILE, &rl))
 		die("setrlimit: %s", strerror(errno));
 	ncpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -743,13 +755,14 @@ int main(int argc, char **argv)
 	jint("revoke_reps", rreps);
 	jint("uring_batch", URING_BATCH);
 	jint("busy_cpu", busy);
-	if (!revoke_only)
+	if (!revoke_only && !mem_only)
 		bench_ops(reps, dur_ns);
-	bench_revoke(rreps, quick, busy);
-	if (!revoke_only) {
+	if (!mem_only)
+		bench_revoke(rreps, quick, busy);
+	if (!revoke_only && !mem_only)
 		bench_mass(quick ? 1 : 3, quick ? 100 : MASS_DEVICES);
-		bench_memory(quick ? 1 : 5);
-	}
+	if (!revoke_only)
+		bench_memory(quick ? 1 : 5, mem_files);
 	fprintf(out, "\n ]\n}\n");
 	if (path)
 		fclose(out);
