@@ -1045,7 +1045,9 @@ static void __exit bench_exit(void)
  * an order that rotates, so that each ratio to raw compares measurements
  * made side by side.  A sample is the median over batches of calls that take
  * about BN_BATCH_NS each: the batches a host signal or a tick landed in drop
- * out.  Memory is left to the TCG run, which reads /proc/slabinfo.
+ * out.  A fixed arithmetic loop ("calibration") tracks the host CPU's speed,
+ * so that boots of two kernels can be compared.  Memory is left to the TCG
+ * run, which reads /proc/slabinfo.
  *
  * The suite reports on the console ("cdev_revoke_bench native: " lines,
  * read by scripts/bench-report.py).  It fails only when an operation does,
@@ -1063,7 +1065,7 @@ MODULE_PARM_DESC(native_ms, "native benchmark: milliseconds per sample");
 static unsigned int native_ops = ~0U;
 module_param(native_ops, uint, 0444);
 MODULE_PARM_DESC(native_ops,
-		 "native benchmark: operations to measure (bit mask: read, read_nowait, ioctl, poll, open_close)");
+		 "native benchmark: operations to measure (bit mask: read, read_nowait, ioctl, poll, open_close, calibration)");
 
 static unsigned int native_mechs = ~0U;
 module_param(native_mechs, uint, 0444);
@@ -1091,6 +1093,7 @@ enum bn_op {
 	BN_IOCTL,
 	BN_POLL,
 	BN_OPEN,
+	BN_CALIB,
 	BN_NR_OP,
 };
 
@@ -1100,7 +1103,23 @@ static const char * const bn_op_names[BN_NR_OP] = {
 	[BN_IOCTL] = "ioctl",
 	[BN_POLL] = "poll",
 	[BN_OPEN] = "open_close",
+	[BN_CALIB] = "calibration",
 };
+
+/*
+ * A fixed chain of dependent multiplications, no kernel path at all: the
+ * host CPU's speed during a repetition, so that boots of two kernels can
+ * be compared (the host's state varies between boots more than the
+ * difference to measure).
+ */
+static noinline u64 bn_calib_work(u64 x)
+{
+	int i;
+
+	for (i = 0; i < 32; i++)
+		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+	return x;
+}
 
 /* A node for @minor of the module's region, and its path. */
 static void bn_path(char *buf, size_t len, unsigned int minor)
@@ -1173,6 +1192,8 @@ static ssize_t bn_read(struct file *file, char *c, loff_t pos)
 	return vfs_iocb_iter_read(file, &kiocb, &iter);
 }
 
+static u64 bn_calib_seed = 1;
+
 /* @n calls of @op on @file (or on new files of @minor for BN_OPEN). */
 static noinline int bn_batch(enum bn_op op, struct file *file,
 			     unsigned int minor, unsigned int n)
@@ -1217,6 +1238,11 @@ static noinline int bn_batch(enum bn_op op, struct file *file,
 			if (!(mask & EPOLLIN))
 				return -EIO;
 		}
+		break;
+	case BN_CALIB:
+		for (i = 0; i < n; i++)
+			WRITE_ONCE(bn_calib_seed,
+				   bn_calib_work(READ_ONCE(bn_calib_seed)));
 		break;
 	case BN_OPEN:
 		bn_path(name, sizeof(name), minor);
@@ -1351,7 +1377,8 @@ static void bn_ops(struct kunit *test)
 	/* Warm up every path (the first poll of a file allocates). */
 	for (op = 0; op < BN_NR_OP; op++)
 		for (m = 0; m < BENCH_NR_MECH && native_ops & BIT(op); m++) {
-			if (m != BENCH_RAW && !(native_mechs & BIT(m)))
+			if (m != BENCH_RAW &&
+			    (!(native_mechs & BIT(m)) || op == BN_CALIB))
 				continue;
 			minor = 2 * m + (op == BN_NOWAIT);
 			n = bn_calibrate(ctx, op, minor);
@@ -1366,7 +1393,8 @@ static void bn_ops(struct kunit *test)
 		for (op = 0; op < BN_NR_OP; op++) {
 			for (k = 0; k < BENCH_NR_MECH && native_ops & BIT(op); k++) {
 				m = (k + rep) % BENCH_NR_MECH;
-				if (m != BENCH_RAW && !(native_mechs & BIT(m)))
+				if (m != BENCH_RAW &&
+				    (!(native_mechs & BIT(m)) || op == BN_CALIB))
 					continue;
 				minor = 2 * m + (op == BN_NOWAIT);
 				n = bn_sample(ctx, op, minor, native_ms,

@@ -3,7 +3,9 @@
 # Two runs, one report:
 # 1. native: a NON-debug UML kernel (vm/bench-uml.config, object dir build/out/bench-uml) that runs
 #    the KUnit suite cdev_revoke_bench of lib/test_cdev_revoke_bench.c on the host CPU, no
-#    emulation (console: build/results/bench-uml-console.log);
+#    emulation (console: build/results/bench-uml-console.log), then the same suite's raw device in
+#    boots that alternate a stock UML kernel (build/stock/linux + scripts/bench-stock-prep.sh) and
+#    ours (build/results/bench-uml-ab/);
 # 2. TCG (or KVM): builds a NON-debug x86_64 VM kernel (tinyconfig + vm/base.config + vm/9p-root.config +
 # vm/bench.config, object dir build/out/bench) with lib/test_cdev_revoke_bench.ko, builds the
 # userspace driver (tools/testing/selftests/cdev_revoke/cdev_revoke_bench.c, liburing), boots
@@ -12,7 +14,8 @@
 # console: build/results/bench-console.log).
 # env: ACCEL=tcg|kvm, BENCH_QUICK=1 (a short run, to test the plumbing), VM_TIMEOUT (s, default 1800),
 #      BENCH_ONLY=native|vm (one of the two runs), BENCH_ARGS=-x,-R,10 (options of the userspace
-#      driver, comma-separated: -x revocations only, -b a busy CPU during them; see its usage)
+#      driver, comma-separated: -x revocations only, -b a busy CPU during them; see its usage),
+#      BENCH_STOCK=0 (no stock boots), BENCH_STOCK_PAIRS (default 6)
 set -uo pipefail
 . "$(dirname "$0")/common.sh"
 B=$OUT/bench
