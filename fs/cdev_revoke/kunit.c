@@ -1923,23 +1923,31 @@ static void kt_poll_forwarding(struct kunit *test)
 
 /*
  * Poll finds the first polled file of a device without a lookup, the
- * others with one; each poller still sleeps on its own file's queue.  A
- * file opened after the first one was closed may reuse its struct file:
- * the cached record must be gone by the time the old one is freed (KASAN
- * reports the read of the freed record here if it is not).
+ * others with one; each poller still sleeps on its own file's queue.  The
+ * records are type-safe, not RCU-freed, so KASAN does not see a stale
+ * cached record: the test checks that closing the cached file clears the
+ * cache before the record can be reused, then that a file opened after it
+ * (which may reuse both its struct file and its record) polls correctly.
  */
 static void kt_poll_two_files(struct kunit *test)
 {
 	struct kt_drv *d = kt_register(test, &kt_info);
 	struct file *a = kt_open_file(test), *b = kt_open_file(test), *c;
 	struct kt_poller pa = {}, pb = {}, pc = {};
+	struct cdev_revoke *rv = file_rv(a);
+	struct cdev_revoke_file *rec;
 
 	d->mask = 0;
 	init_poll_funcptr(&pa.pt, kt_poller_queue);
 	init_poll_funcptr(&pb.pt, kt_poller_queue);
 	init_poll_funcptr(&pc.pt, kt_poller_queue);
 	KUNIT_EXPECT_EQ(test, kt_poll_mask(a, &pa.pt), 0U);
+	rec = cdev_revoke_lookup(a);
+	KUNIT_ASSERT_NOT_NULL(test, rec);
+	KUNIT_EXPECT_PTR_EQ(test, rv->polled, rec);
 	KUNIT_EXPECT_EQ(test, kt_poll_mask(b, &pb.pt), 0U);
+	/* Single-threaded: plain reads.  The second file does not take it. */
+	KUNIT_EXPECT_PTR_EQ(test, rv->polled, rec);
 	KUNIT_ASSERT_NOT_NULL(test, pa.whead);
 	KUNIT_ASSERT_NOT_NULL(test, pb.whead);
 	KUNIT_EXPECT_PTR_NE(test, pa.whead, pb.whead);
@@ -1949,10 +1957,10 @@ static void kt_poll_two_files(struct kunit *test)
 
 	remove_wait_queue(pa.whead, &pa.wait);
 	kt_close(a);
-	/* Free the closed file's record now, not at some later point. */
-	kvfree_rcu_barrier();
+	KUNIT_EXPECT_PTR_NE(test, rv->polled, rec);
 	c = kt_open_file(test);
 	KUNIT_EXPECT_EQ(test, kt_poll_mask(c, &pc.pt), 0U);
+	KUNIT_EXPECT_PTR_EQ(test, rv->polled, cdev_revoke_lookup(c));
 	KUNIT_ASSERT_NOT_NULL(test, pc.whead);
 	KUNIT_EXPECT_PTR_NE(test, pc.whead, pb.whead);
 	wake_up_poll(&d->wq, EPOLLIN);
