@@ -11,11 +11,11 @@ set -uo pipefail
 mkdir -p "$OUT/frag" "$OUT/demo" "$RES"
 # the same VM configuration on both kernels, minus the project-only symbols
 stcfg=$OUT/frag/selftests-noproject.config
-grep -v CDEV_REVOKE "$REPO/tools/testing/selftests/cdev_revoke/config" >"$stcfg"
+grep -v CDEV_REVOKE "$LINUX/tools/testing/selftests/cdev_revoke/config" >"$stcfg"
 frags=("$REPO/vm/base.config" "$REPO/vm/debug.config" "$REPO/vm/9p-root.config")
 # stock objects live at build/stock/out/vm: same relative layout as build/out/vm -> ccache hits
 ALLOW_MISSING=1 "$REPO/scripts/build-kernel.sh" "$STOCK" "$BUILD/stock/out/vm" vm-stock "${frags[@]}" "$stcfg" || exit 1
-ours_cfg=$REPO/tools/testing/selftests/cdev_revoke/config
+ours_cfg=$LINUX/tools/testing/selftests/cdev_revoke/config
 [ "${FALLBACK:-0}" = 1 ] && ours_cfg=$stcfg
 ALLOW_MISSING=1 "$REPO/scripts/build-kernel.sh" "$LINUX" "$OUT/vm" vm "${frags[@]}" "$ours_cfg" || exit 1
 gcc -O2 -Wall -o "$OUT/demo/cdevtest" "$REPO/scripts/demo-cdevtest.c" -luring || die "cdevtest build failed"

@@ -62,11 +62,31 @@ ensure_dev() {
 	G tag cdev-dev "$c"
 }
 
-# read_series DIR -> patch file names, comments and blank lines removed
+# patches/series: one patch file name per line, in order; each patch may be followed by indented
+# lines naming the new files (repo paths) that the patch introduces, e.g.
+#	0001-chrdev-add-cdev_revoke.patch
+#		fs/cdev_revoke/fence.c
+# The new files live in the repo as whole files (the overlay); the chain adds each one, with its
+# current content, in the commit of the patch that declares it, so every commit of the chain is a
+# patch of the series (make series). Upstream files, and new files that change across patches,
+# are changed by the patches themselves.
+
+# read_series DIR -> patch file names, comments, blank and indented (new file) lines removed
 read_series() {
 	local dir=$1
 	[ -f "$dir/series" ] || return 0
-	sed -e 's/#.*//' -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//' "$dir/series" | grep -v '^$' || true
+	sed -e 's/#.*//' -e 's/[[:space:]]*$//' "$dir/series" | grep -v -e '^$' -e '^[[:space:]]' || true
+}
+
+# series_files DIR -> "patch<TAB>path" for each new file declared in DIR/series
+series_files() {
+	local dir=$1
+	[ -f "$dir/series" ] || return 0
+	sed -e 's/#.*//' -e 's/[[:space:]]*$//' "$dir/series" | awk '
+		/^$/ { next }
+		/^[[:space:]]/ { sub(/^[[:space:]]+/, ""); if (p == "") { print "ERROR: new file " $0 " before any patch" > "/dev/stderr"; exit 1 }
+				 print p "\t" $0; next }
+		{ p = $0 }'
 }
 
 # overlay_files -> paths (relative to repo) of the repo overlay: tracked + untracked-not-ignored, existing
@@ -76,7 +96,20 @@ overlay_files() {
 		while IFS= read -r d; do [ -f "$REPO/$d" ] || [ -L "$REPO/$d" ] && echo "$d"; done || true
 }
 
+# add_repo_files LIST: put the repo's current content of the paths in LIST into the index
+add_repo_files() {
+	local list=$1 shas p
+	[ -s "$list" ] || return 0
+	shas=$(sed "s|^|$REPO/|" "$list" | G hash-object -w --no-filters --stdin-paths)
+	paste <(while IFS= read -r p; do
+			if [ -L "$REPO/$p" ]; then echo 120000; elif [ -x "$REPO/$p" ]; then echo 100755; else echo 100644; fi
+		done <"$list") <(echo "$shas") "$list" |
+		awk -F'\t' '{ printf "%s %s\t%s\n", $1, $2, $3 }' | G update-index --add --index-info
+}
+
 # build_chain PATCHDIR WITH_OVERLAY -> prints commit id; on a failing patch prints its name and error, exits 1
+# WITH_OVERLAY=1: each patch's commit also adds the new files the series declares for it (from the
+# repo); overlay files that no patch declares go into a last commit of their own, with a warning.
 build_chain() {
 	local pdir=$1 with_overlay=$2 tmp parent tree p n=0
 	tmp=$(mktemp -d)
@@ -84,6 +117,16 @@ build_chain() {
 	export GIT_INDEX_FILE=$tmp/index
 	G read-tree $DEV_REF
 	parent=$(G rev-parse $DEV_REF^{commit})
+	: >"$tmp/declared"
+	if [ "$with_overlay" = 1 ]; then
+		series_files "$pdir" >"$tmp/declared" || return 1
+		overlay_files >"$tmp/overlay"
+		local missing
+		missing=$(cut -f2 "$tmp/declared" | grep -vxF -f "$tmp/overlay" || true)
+		[ -z "$missing" ] || { echo "ERROR: $pdir/series declares new files the repo does not have:" >&2; echo "$missing" | sed 's/^/    /' >&2; return 1; }
+		missing=$(cut -f2 "$tmp/declared" | sort | uniq -d)
+		[ -z "$missing" ] || { echo "ERROR: $pdir/series declares a new file twice:" >&2; echo "$missing" | sed 's/^/    /' >&2; return 1; }
+	fi
 	while IFS= read -r p; do
 		n=$((n + 1))
 		local f=$pdir/$p
@@ -97,6 +140,8 @@ build_chain() {
 			} >&2
 			return 1
 		fi
+		awk -F'\t' -v p="$p" '$1 == p { print $2 }' "$tmp/declared" >"$tmp/new"
+		add_repo_files "$tmp/new"
 		local an ae ad subj
 		an=$(sed -n 's/^Author: //p' "$tmp/info"); ae=$(sed -n 's/^Email: //p' "$tmp/info")
 		ad=$(sed -n 's/^Date: //p' "$tmp/info"); subj=$(sed -n 's/^Subject: //p' "$tmp/info")
@@ -107,15 +152,15 @@ build_chain() {
 			G commit-tree "$tree" -p "$parent")
 	done < <(read_series "$pdir")
 	if [ "$with_overlay" = 1 ]; then
-		local list=$tmp/overlay
-		overlay_files >"$list"
+		local list=$tmp/undeclared
+		cut -f2 "$tmp/declared" | grep -vxF -f - "$tmp/overlay" >"$list" || true
 		if [ -s "$list" ]; then
-			local shas
-			shas=$(sed "s|^|$REPO/|" "$list" | G hash-object -w --no-filters --stdin-paths)
-			paste <(while IFS= read -r p; do
-					if [ -L "$REPO/$p" ]; then echo 120000; elif [ -x "$REPO/$p" ]; then echo 100755; else echo 100644; fi
-				done <"$list") <(echo "$shas") "$list" |
-				awk -F'\t' '{ printf "%s %s\t%s\n", $1, $2, $3 }' | G update-index --index-info
+			{
+				echo "WARNING: new files that no patch of $pdir/series declares (added in a last commit;"
+				echo "  list each under the patch that introduces it):"
+				sed 's/^/    /' "$list"
+			} >&2
+			add_repo_files "$list"
 			tree=$(G write-tree)
 			if [ "$tree" != "$(G rev-parse "$parent^{tree}")" ]; then
 				parent=$(echo "$OVERLAY_SUBJECT" | GIT_AUTHOR_NAME="cdev-revoke workbench" GIT_AUTHOR_EMAIL=workbench@localhost \
@@ -190,6 +235,7 @@ cmd_apply() {
 	[ -n "$new" ] || return 1
 	if [ "$old" = "$new" ]; then
 		info "build/linux up to date ($(G log -1 --format=%h HEAD), $(read_series "$REPO/patches" | wc -l) patches)"
+		G update-ref $GEN_REF "$new"
 	else
 		info "moving build/linux $(G rev-parse --short "$old") -> $(G rev-parse --short "$new")"
 		sync_worktree "$old" "$new" || return 1
@@ -206,16 +252,25 @@ cmd_chain() {
 
 cmd_refresh() {
 	ensure_base
-	local tmp p ovl
+	local tmp p ovl c
 	tmp=$(mktemp -d); TMPS+=("$tmp")
 	ovl=$tmp/overlay
-	# overlay paths: files of the repo overlay, plus files in build/linux (committed or untracked)
-	# under the overlay dirs that do not exist in the base
+	# New files of build/linux (under the overlay dirs, absent from the base) are overlay files,
+	# kept whole in the repo and declared in patches/series under the patch that adds them,
+	# unless the patches manage them: a new file that the current patches/ already create or
+	# change, or that several commits of build/linux change, and that the repo does not hold.
+	overlay_files >"$tmp/repo"
 	{
-		overlay_files
 		G diff --name-only --diff-filter=A $DEV_REF HEAD -- "${OVERLAY_DIRS[@]}"
 		G ls-files -o --exclude-standard -- "${OVERLAY_DIRS[@]}"
-	} | sort -u >"$ovl"
+	} | sort -u >"$tmp/added"
+	{
+		read_series "$REPO/patches" | sed "s|^|$REPO/patches/|" | xargs -r cat | sed -n 's|^+++ b/||p'
+		while IFS= read -r p; do
+			[ "$(G rev-list --count $DEV_REF..HEAD -- "$p")" -gt 1 ] && echo "$p"
+		done <"$tmp/added"
+	} | sort -u | grep -vxF -f "$tmp/repo" >"$tmp/managed" || true
+	sort -u "$tmp/repo" "$tmp/added" | grep -vxF -f "$tmp/managed" >"$ovl" || true
 	# 1. patches: commits base..HEAD restricted to non-overlay paths
 	local excl=()
 	while IFS= read -r p; do excl+=(":(exclude,literal)$p"); done <"$ovl"
@@ -231,9 +286,27 @@ cmd_refresh() {
 		local b; b=$(basename "$p"); new_names+=("$b")
 		if ! cmp -s "$p" "$REPO/patches/$b"; then cp "$p" "$REPO/patches/$b"; echo "  patches/$b"; fi
 	done
+	# declarations: each overlay file under the patch of the first commit that adds it; format-patch
+	# wrote one patch per commit with changes outside the overlay, in order
+	local i=0 nc
+	: >"$tmp/decl"
+	while IFS= read -r c; do
+		nc=$(G diff-tree -r --no-commit-id --name-only "$c" -- . "${excl[@]}" | wc -l)
+		if [ "$nc" -eq 0 ]; then
+			echo "  WARNING: commit $(G log -1 --format='%h %s' "$c") changes only new files: no patch;" \
+				"its files are left undeclared"
+			continue
+		fi
+		G diff-tree -r --no-commit-id --name-only --diff-filter=A "$c" -- "${OVERLAY_DIRS[@]}" |
+			grep -xF -f "$ovl" | sed "s|^|${new_names[$i]}\t|" >>"$tmp/decl" || true
+		i=$((i + 1))
+	done < <(G rev-list --reverse $DEV_REF..HEAD)
 	{
 		[ -f "$REPO/patches/series" ] && grep '^#' "$REPO/patches/series" || echo "# patch series, applied in order by 'make tree' (written by 'make refresh')"
-		[ ${#new_names[@]} -gt 0 ] && printf '%s\n' "${new_names[@]}"
+		for p in "${new_names[@]}"; do
+			echo "$p"
+			awk -F'\t' -v p="$p" '$1 == p { print "\t" $2 }' "$tmp/decl"
+		done
 	} >"$tmp/series"
 	cmp -s "$tmp/series" "$REPO/patches/series" || cp "$tmp/series" "$REPO/patches/series"
 	info "patches/series: ${#new_names[@]} patches"

@@ -18,7 +18,7 @@ rm -f "$RES/vm-console.log" "$RES/kunit-x86_64.tap" "$RES"/vm/*.tap "$RES/vm-spl
 rc=0
 
 frags=("$REPO/vm/base.config" "$REPO/vm/debug.config" "$REPO/vm/9p-root.config")
-stcfg=$REPO/tools/testing/selftests/cdev_revoke/config
+stcfg=$LINUX/tools/testing/selftests/cdev_revoke/config
 if [ "${FALLBACK:-0}" = 1 ]; then
 	grep -v CDEV_REVOKE "$stcfg" >"$OUT/frag/selftests-fallback.config"
 	echo CONFIG_LIST_KUNIT_TEST=y >>"$OUT/frag/selftests-fallback.config"
