@@ -13,7 +13,7 @@ export KUNITCONFIG
 endif
 S := $(REPO)/scripts
 
-.PHONY: all check deps tree refresh kunit vm-test harness-test stress demo bench version clean distclean ccache-stats help
+.PHONY: all check deps tree refresh kunit vm-test harness-test stress demo bench series series-check version clean distclean ccache-stats help
 all: help
 
 help:
@@ -27,6 +27,8 @@ help:
 	@echo "make harness-test  self-test of the workbench scripts"
 	@echo "make stress        device selftests with CYCLES=10000 unbind/bind cycles per device (VM)"
 	@echo "make bench         non-debug VM kernel: cost per file operation and of revoke -> build/results/bench.{md,json,png}"
+	@echo "make series        the patch series as mailed, with its cover letter -> build/series/"
+	@echo "make series-check  git am the series on a clean base; build, checkpatch, W=1, sparse, KUnit per patch"
 	@echo "results: build/results/"
 
 check:
@@ -59,8 +61,8 @@ harness-test:
 CYCLES ?= 10000
 stress:
 	@rc=0; TCR_CYCLES=$(CYCLES) CDEV_TEST_TIMEOUT=14400 VM_TIMEOUT=15000 $(S)/vm-test.sh || rc=1; \
-	grep -h -E "RUN|stress_unbind_bind:(op |signals:|.*cycles.* operations)" $(REPO)/build/results/vm/selftests.tap | \
-		grep -A21 "RUN.*stress_unbind_bind" | grep -v RUN | sed 's/^ *# *[^:]*:[0-9]*:stress_unbind_bind://'; \
+	grep -h -E "RUN|stress_unbind_bind:(op |signals:|poll hang-ups|failed opens|.*cycles.* operations)" \
+		$(REPO)/build/results/vm/selftests.tap | grep -A23 "RUN.*stress_unbind_bind" | grep -v RUN | sed 's/^ *# *[^:]*:[0-9]*:stress_unbind_bind://'; \
 	python3 $(S)/ktap.py count $(REPO)/build/results/kunit-x86_64.tap $(REPO)/build/results/vm/selftests.tap \
 		$(REPO)/build/results/vm-control.tap $(REPO)/build/results/vm-lockdep.tap || rc=1; exit $$rc
 
@@ -70,6 +72,13 @@ demo:
 # Benchmark (not part of make check): deps, tree, non-debug VM kernel, one VM boot, report.
 bench:
 	@$(S)/deps.sh && $(S)/tree.sh apply && $(S)/bench.sh
+
+# The series as a maintainer receives it, and its proof (neither is part of make check).
+series:
+	@$(S)/series.sh export
+
+series-check:
+	@$(S)/deps.sh && $(S)/series.sh export >/dev/null && $(S)/series.sh check
 
 ccache-stats:
 	@. $(S)/common.sh; ccache -s

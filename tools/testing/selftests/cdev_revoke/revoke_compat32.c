@@ -38,7 +38,8 @@
 #ifdef TCR_NO_M32
 TEST(compat_ioctl)
 {
-	SKIP(return, "the compiler cannot build -m32 -static programs (Debian: gcc-multilib libc6-dev-i386)");
+	SKIP(return,
+	     "the compiler cannot build -m32 -static programs (Debian: gcc-multilib libc6-dev-i386)");
 }
 #else
 static int find_node(char *node, size_t len)

@@ -155,7 +155,7 @@ FIXTURE_TEARDOWN(dev)
 	EXPECT_EQ(self->fasync_left, tcr_counter("fasync_left"));
 }
 
-static int dev_unbind(FIXTURE_DATA(dev) *self)
+static int dev_unbind(struct _test_data_dev *self)
 {
 	char path[200];
 
@@ -163,7 +163,7 @@ static int dev_unbind(FIXTURE_DATA(dev) *self)
 	return write_str(path, self->name);
 }
 
-static int dev_bind(FIXTURE_DATA(dev) *self)
+static int dev_bind(struct _test_data_dev *self)
 {
 	char path[200];
 
@@ -172,21 +172,21 @@ static int dev_bind(FIXTURE_DATA(dev) *self)
 }
 
 static sigjmp_buf bus_jmp;
-static volatile sig_atomic_t bus_hits, io_hits, io_code;
+static int bus_hits, io_hits, io_code;
 
 static void on_sigbus(int sig)
 {
-	bus_hits++;
+	tcr_store(bus_hits, tcr_load(bus_hits) + 1);
 	siglongjmp(bus_jmp, 1);
 }
 
 static void on_sigio(int sig, siginfo_t *si, void *uc)
 {
-	io_hits++;
-	io_code = si->si_code;
+	tcr_store(io_hits, tcr_load(io_hits) + 1);
+	tcr_store(io_code, si->si_code);
 }
 
-static bool id_ok(FIXTURE_DATA(dev) *self, unsigned int id)
+static bool id_ok(struct _test_data_dev *self, unsigned int id)
 {
 	return self->pci ? (id & EDU_ID_MASK) == EDU_ID : id == PLAT_ID;
 }
@@ -197,15 +197,15 @@ static bool id_ok(FIXTURE_DATA(dev) *self, unsigned int id)
  * with POLL_HUP; the driver released the file exactly once.
  */
 static void check_revoke(struct __test_metadata *_metadata,
-			 FIXTURE_DATA(dev) *self,
+			 struct _test_data_dev *self,
 			 int (*remove)(struct __test_metadata *_metadata,
-				       FIXTURE_DATA(dev) *self))
+				       struct _test_data_dev *self))
 {
 	struct sigaction sa = { .sa_sigaction = on_sigio, .sa_flags = SA_SIGINFO };
 	long opens = tcr_counter("opens"), releases = tcr_counter("releases");
 	struct pollfd pfd;
 	unsigned int id = 0;
-	volatile unsigned int *map;
+	unsigned int *map;
 	char buf[8];
 	int fd;
 
@@ -215,10 +215,11 @@ static void check_revoke(struct __test_metadata *_metadata,
 	ASSERT_TRUE(id_ok(self, id)) TH_LOG("id %#x", id);
 	map = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, map);
-	ASSERT_TRUE(id_ok(self, map[0])) TH_LOG("mapped id %#x", map[0]);
+	id = tcr_load(map[0]);
+	ASSERT_TRUE(id_ok(self, id)) TH_LOG("mapped id %#x", id);
 
-	io_hits = 0;
-	io_code = 0;
+	tcr_store(io_hits, 0);
+	tcr_store(io_code, 0);
 	ASSERT_EQ(0, sigaction(SIGRTMIN + 1, &sa, NULL));
 	ASSERT_EQ(0, fcntl(fd, F_SETOWN, getpid()));
 	ASSERT_EQ(0, fcntl(fd, F_SETSIG, SIGRTMIN + 1));
@@ -240,23 +241,23 @@ static void check_revoke(struct __test_metadata *_metadata,
 
 	/* The old mapping is gone: a touch is a SIGBUS. */
 	signal(SIGBUS, on_sigbus);
-	bus_hits = 0;
+	tcr_store(bus_hits, 0);
 	if (!sigsetjmp(bus_jmp, 1))
-		(void)map[0];
-	EXPECT_EQ(1, bus_hits);
+		(void)tcr_load(map[0]);
+	EXPECT_EQ(1, tcr_load(bus_hits));
 	signal(SIGBUS, SIG_DFL);
 
 	/* SIGIO with POLL_HUP was sent at revocation. */
-	EXPECT_EQ(1, io_hits >= 1);
-	EXPECT_EQ(POLL_HUP, io_code);
+	EXPECT_EQ(1, tcr_load(io_hits) >= 1);
+	EXPECT_EQ(POLL_HUP, tcr_load(io_code));
 
-	munmap((void *)map, 4096);
+	munmap(map, 4096);
 	EXPECT_EQ(0, close(fd));
 	EXPECT_EQ(tcr_counter("opens") - opens, tcr_counter("releases") - releases);
 }
 
 static int remove_unbind(struct __test_metadata *_metadata,
-			 FIXTURE_DATA(dev) *self)
+			 struct _test_data_dev *self)
 {
 	return dev_unbind(self);
 }
@@ -406,8 +407,7 @@ TEST_F(dev, sigio_close_at_hangup)
 	sigaddset(&set, SIGRTMIN + 3);
 	ASSERT_EQ(0, pthread_sigmask(SIG_BLOCK, &set, &old));
 	for (i = 0; i < 30; i++) {
-		ASSERT_EQ(0, tcr_wait_node(self->devdir, self->node,
-				       sizeof(self->node)));
+		ASSERT_EQ(0, tcr_wait_node(self->devdir, self->node, sizeof(self->node)));
 		h = (struct hup_closer){ .fd = open(self->node, O_RDWR) };
 		ASSERT_LE(0, h.fd);
 		ASSERT_EQ(0, pthread_create(&t, NULL, hup_closer_fn, &h));
@@ -593,8 +593,7 @@ TEST_F(dev, pci_remove_rescan)
 	if (!self->pci)
 		SKIP(return, "PCI only");
 	for (i = 0; i < 5; i++) {
-		ASSERT_EQ(0, tcr_wait_node(self->devdir, self->node,
-				       sizeof(self->node)));
+		ASSERT_EQ(0, tcr_wait_node(self->devdir, self->node, sizeof(self->node)));
 		fd = open(self->node, O_RDWR);
 		ASSERT_LE(0, fd);
 		snprintf(path, sizeof(path), "%s/remove", self->devdir);
@@ -831,11 +830,11 @@ static void *epoller_fn(void *arg)
 }
 
 static __thread sigjmp_buf touch_jmp;
-static __thread volatile sig_atomic_t touch_armed;
+static __thread int touch_armed;
 
 static void on_touch_sigbus(int sig)
 {
-	if (!touch_armed) {
+	if (!tcr_load(touch_armed)) {
 		signal(SIGBUS, SIG_DFL);
 		raise(SIGBUS);
 	}
@@ -845,7 +844,7 @@ static void on_touch_sigbus(int sig)
 /* Maps the device, touches the mapping until SIGBUS, maps it again. */
 static void *toucher_fn(void *arg)
 {
-	volatile unsigned int *map;
+	unsigned int *map;
 	unsigned int v;
 	bool ok;
 	int fd;
@@ -857,20 +856,20 @@ static void *toucher_fn(void *arg)
 		map = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
 		tally(K_MMAP, map == MAP_FAILED ? -1 : 0, errno);
 		while (map != MAP_FAILED && !stopped()) {
-			touch_armed = 1;
+			tcr_store(touch_armed, 1);
 			if (sigsetjmp(touch_jmp, 1)) {
-				touch_armed = 0;
+				tcr_store(touch_armed, 0);
 				tally(K_TOUCH, -1, ENODEV);	/* SIGBUS */
 				break;
 			}
-			v = map[0];
-			touch_armed = 0;
+			v = tcr_load(map[0]);
+			tcr_store(touch_armed, 0);
 			ok = S->pci ? (v & EDU_ID_MASK) == EDU_ID : v == PLAT_ID;
 			tally(K_TOUCH, ok ? 0 : -1, ok ? 0 : EILSEQ);
 			usleep(200);
 		}
 		if (map != MAP_FAILED)
-			munmap((void *)map, 4096);
+			munmap(map, 4096);
 		close(fd);
 	}
 	return NULL;
@@ -1077,8 +1076,7 @@ TEST_F_TIMEOUT(dev, stress_unbind_bind, 4 * 3600)
 		usleep(2000);
 		ASSERT_EQ(0, dev_unbind(self));
 		ASSERT_EQ(0, dev_bind(self));
-		ASSERT_EQ(0, tcr_wait_node(self->devdir, self->node,
-				       sizeof(self->node)));
+		ASSERT_EQ(0, tcr_wait_node(self->devdir, self->node, sizeof(self->node)));
 		pthread_mutex_lock(&S->lock);
 		memcpy(S->node, self->node, sizeof(S->node));
 		pthread_mutex_unlock(&S->lock);
@@ -1116,11 +1114,12 @@ TEST_F_TIMEOUT(dev, stress_unbind_bind, 4 * 3600)
 			gone += S->gone[i];
 	}
 	opens_failed = S->gone[K_OPEN];
-	TH_LOG("signals: SIGIO POLL_IN %ld, POLL_HUP %ld, queue overflow %ld, other %ld; poll hang-ups %ld",
-	       S->sig_in, S->sig_hup, S->sig_overflow, S->sig_bad, S->hup);
-	TH_LOG("%d cycles in %ld s, %ld operations: %ld ok, %ld ENODEV, %ld failed opens, %ld other",
-	       cycles, (long)(t1.tv_sec - t0.tv_sec), ops, ok, gone,
-	       opens_failed, other);
+	TH_LOG("signals: SIGIO POLL_IN %ld, POLL_HUP %ld, queue overflow %ld, other %ld;",
+	       S->sig_in, S->sig_hup, S->sig_overflow, S->sig_bad);
+	TH_LOG("poll hang-ups %ld", S->hup);
+	TH_LOG("%d cycles in %ld s, %ld operations: %ld ok, %ld ENODEV,",
+	       cycles, (long)(t1.tv_sec - t0.tv_sec), ops, ok, gone);
+	TH_LOG("failed opens %ld, other %ld", opens_failed, other);
 	EXPECT_EQ(0, other);
 	EXPECT_EQ(0, S->uring_stuck);
 	EXPECT_EQ(0, S->sig_bad);
@@ -1186,7 +1185,7 @@ static int hotplug_request(struct __test_metadata *_metadata, const char *op)
 }
 
 static int remove_hotplug(struct __test_metadata *_metadata,
-			  FIXTURE_DATA(dev) *self)
+			  struct _test_data_dev *self)
 {
 	int ret = hotplug_request(_metadata, "del");
 
@@ -1200,8 +1199,7 @@ static int remove_hotplug(struct __test_metadata *_metadata,
 
 TEST_F_TIMEOUT(dev, pcie_hot_unplug, 900)
 {
-	unsigned int id;
-	volatile unsigned int *map;
+	unsigned int id, *map;
 	int fd, i, cycle;
 
 	if (!self->pci)
@@ -1223,8 +1221,9 @@ TEST_F_TIMEOUT(dev, pcie_hot_unplug, 900)
 		EXPECT_TRUE(id_ok(self, id)) TH_LOG("id %#x after device_add", id);
 		map = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
 		ASSERT_NE(MAP_FAILED, map);
-		EXPECT_TRUE(id_ok(self, map[0])) TH_LOG("mapped id %#x", map[0]);
-		munmap((void *)map, 4096);
+		id = tcr_load(map[0]);
+		EXPECT_TRUE(id_ok(self, id)) TH_LOG("mapped id %#x", id);
+		munmap(map, 4096);
 		close(fd);
 	}
 }

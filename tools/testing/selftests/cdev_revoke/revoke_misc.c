@@ -102,28 +102,24 @@ FIXTURE_TEARDOWN(tcr)
 	EXPECT_EQ(self->after_revoke, tcr_counter("fops_after_revoke"));
 }
 
-static int tcr_unbind(FIXTURE_DATA(tcr) *self)
+static int tcr_unbind(struct _test_data_tcr *self)
 {
 	return write_str(TCR_PLAT_DRV "unbind", self->name);
 }
 
-static int tcr_bind(FIXTURE_DATA(tcr) *self)
+static int tcr_bind(struct _test_data_tcr *self)
 {
 	return write_str(TCR_PLAT_DRV "bind", self->name);
 }
 
 /* The file is on the kind of device the variant asked for. */
 static void check_kind(struct __test_metadata *_metadata,
-		       const FIXTURE_VARIANT(tcr) *variant, int fd)
+		       const struct _fixture_variant_tcr *variant, int fd)
 {
 	struct stat st;
 
 	ASSERT_EQ(0, fstat(fd, &st));
-	if (variant->misc) {
-		ASSERT_EQ(MISC_MAJOR, major(st.st_rdev));
-	} else {
-		ASSERT_NE(MISC_MAJOR, major(st.st_rdev));
-	}
+	ASSERT_EQ(variant->misc, major(st.st_rdev) == MISC_MAJOR);
 }
 
 /* Every call on a revoked file fails cleanly, poll gives the hang-up. */
@@ -151,7 +147,7 @@ TEST_F(tcr, ops_remove_readd)
 	long opens = tcr_counter("opens"), rels = tcr_counter("releases");
 	struct pollfd pfd;
 	unsigned int id = 0;
-	volatile unsigned int *map;
+	unsigned int *map;
 	struct stat st, st_new;
 	__u64 events = 0;
 	char node[300];
@@ -175,8 +171,8 @@ TEST_F(tcr, ops_remove_readd)
 	EXPECT_EQ(1, events);
 	map = mmap(NULL, PG, PROT_READ, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, map);
-	EXPECT_EQ(TCR_PLAT_ID, map[0]);
-	munmap((void *)map, PG);
+	EXPECT_EQ(TCR_PLAT_ID, tcr_load(map[0]));
+	munmap(map, PG);
 	EXPECT_EQ(1, tcr_counter("opens") - opens);
 
 	ASSERT_EQ(0, tcr_platform_del(self->id));
@@ -207,8 +203,8 @@ TEST_F(tcr, ops_remove_readd)
 
 /* Waiters in the driver, then the device goes (@del: removed, else unbound). */
 static void sleepers_woken(struct __test_metadata *_metadata,
-			   FIXTURE_DATA(tcr) *self,
-			   const FIXTURE_VARIANT(tcr) *variant, bool del)
+			   struct _test_data_tcr *self,
+			   const struct _fixture_variant_tcr *variant, bool del)
 {
 	long opens = tcr_counter("opens"), rels = tcr_counter("releases");
 	struct __kernel_timespec ts = { .tv_sec = 20 };
@@ -305,11 +301,7 @@ static void sleepers_woken(struct __test_metadata *_metadata,
 	EXPECT_EQ(2, tcr_counter("releases") - rels);
 
 	/* back: a new file works */
-	if (del) {
-		ASSERT_EQ(0, tcr_platform_add(self->id, variant->misc));
-	} else {
-		ASSERT_EQ(0, tcr_bind(self));
-	}
+	ASSERT_EQ(0, del ? tcr_platform_add(self->id, variant->misc) : tcr_bind(self));
 	ASSERT_EQ(0, tcr_wait_node(self->devdir, self->node,
 				   sizeof(self->node)));
 	fd = open(self->node, O_RDWR);
@@ -341,14 +333,14 @@ static void on_sigbus(int sig)
 }
 
 /* *@p, or 0 if reading it is a SIGBUS. */
-static unsigned int touch(volatile unsigned int *p)
+static unsigned int touch(unsigned int *p)
 {
 	struct sigaction sa = { .sa_handler = on_sigbus }, old;
 	unsigned int v = 0;
 
 	sigaction(SIGBUS, &sa, &old);
 	if (!sigsetjmp(bus_jmp, 1))
-		v = *p;
+		v = tcr_load(*p);
 	sigaction(SIGBUS, &old, NULL);
 	return v;
 }
@@ -368,7 +360,7 @@ static struct vma_counts vma_counts(void)
 }
 
 /* The child's side: 't' touch both pages, 's' split, 'q' exit. */
-static void vma_child(int sk, volatile unsigned int *map)
+static void vma_child(int sk, unsigned int *map)
 {
 	unsigned int v[2];
 	char c;
@@ -382,7 +374,7 @@ static void vma_child(int sk, volatile unsigned int *map)
 				_exit(1);
 			break;
 		case 's':	/* split the VMA, unmap its first page */
-			c = munmap((void *)map, PG) ? 'E' : 'k';
+			c = munmap(map, PG) ? 'E' : 'k';
 			if (write(sk, &c, 1) != 1)
 				_exit(1);
 			break;
@@ -409,7 +401,7 @@ static void child_touch(struct __test_metadata *_metadata, int sk,
 TEST_F(tcr, vma_close_balanced)
 {
 	struct vma_counts a, b;
-	volatile unsigned int *map;
+	unsigned int *map;
 	int sk[2], status, fd;
 	unsigned int v[2];
 	pid_t pid;
@@ -419,8 +411,8 @@ TEST_F(tcr, vma_close_balanced)
 	a = vma_counts();
 	map = mmap(NULL, 2 * PG, PROT_READ, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, map);
-	EXPECT_EQ(TCR_PLAT_ID, map[0]);
-	EXPECT_EQ(TCR_PLAT_ID + 1, map[PG / 4]);
+	EXPECT_EQ(TCR_PLAT_ID, tcr_load(map[0]));
+	EXPECT_EQ(TCR_PLAT_ID + 1, tcr_load(map[PG / 4]));
 	b = vma_counts();
 	EXPECT_EQ(1, b.live - a.live);		/* ->mmap */
 	EXPECT_EQ(0, b.opens - a.opens);
@@ -446,13 +438,13 @@ TEST_F(tcr, vma_close_balanced)
 	EXPECT_EQ(1, b.live - a.live);
 	EXPECT_EQ(1, b.closes - a.closes);	/* at the child's exit */
 
-	ASSERT_EQ(0, munmap((void *)map, PG));	/* split, close one */
+	ASSERT_EQ(0, munmap(map, PG));	/* split, close one */
 	b = vma_counts();
 	EXPECT_EQ(1, b.live - a.live);
 	EXPECT_EQ(2, b.opens - a.opens);
 	EXPECT_EQ(2, b.closes - a.closes);
-	EXPECT_EQ(TCR_PLAT_ID + 1, map[PG / 4]);
-	ASSERT_EQ(0, munmap((void *)(map + PG / 4), PG));
+	EXPECT_EQ(TCR_PLAT_ID + 1, tcr_load(map[PG / 4]));
+	ASSERT_EQ(0, munmap(map + PG / 4, PG));
 	b = vma_counts();
 	EXPECT_EQ(0, b.live - a.live);
 	EXPECT_EQ(2, b.opens - a.opens);
@@ -469,7 +461,7 @@ TEST_F(tcr, vma_close_balanced)
  */
 TEST_F(tcr, vma_fork_split_mremap_revoke)
 {
-	volatile unsigned int *map, *moved, *again;
+	unsigned int *map, *moved, *again;
 	struct vma_counts a, b;
 	long rels = tcr_counter("releases");
 	int sk[2], status, fd;
@@ -493,14 +485,14 @@ TEST_F(tcr, vma_fork_split_mremap_revoke)
 
 	/* parent: unmap page 0 (a split), move page 1 elsewhere */
 	a = vma_counts();
-	ASSERT_EQ(0, munmap((void *)map, PG));
+	ASSERT_EQ(0, munmap(map, PG));
 	hole = mmap(NULL, 2 * PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
 		    -1, 0);
 	ASSERT_NE(MAP_FAILED, hole);
-	moved = mremap((void *)(map + PG / 4), PG, PG,
+	moved = mremap(map + PG / 4, PG, PG,
 		       MREMAP_MAYMOVE | MREMAP_FIXED, hole);
 	ASSERT_EQ(hole, moved);
-	EXPECT_EQ(TCR_PLAT_ID + 1, moved[0]);
+	EXPECT_EQ(TCR_PLAT_ID + 1, tcr_load(moved[0]));
 	b = vma_counts();
 	/* split: open + close; move: open of the new VMA, close of the old */
 	EXPECT_EQ(2, b.opens - a.opens);
@@ -524,7 +516,7 @@ TEST_F(tcr, vma_fork_split_mremap_revoke)
 	ASSERT_EQ(1, write(sk[0], "s", 1));	/* the child splits */
 	ASSERT_EQ(1, read(sk[0], &c, 1));
 	EXPECT_EQ('k', c);
-	again = mremap((void *)moved, PG, PG, MREMAP_MAYMOVE | MREMAP_FIXED,
+	again = mremap(moved, PG, PG, MREMAP_MAYMOVE | MREMAP_FIXED,
 		       (char *)hole + PG);
 	EXPECT_EQ((char *)hole + PG, (void *)again);
 	if (again == MAP_FAILED)
@@ -535,7 +527,7 @@ TEST_F(tcr, vma_fork_split_mremap_revoke)
 		_exit(touch(again) ? 1 : 0);
 	ASSERT_EQ(pid2, waitpid(pid2, &status, 0));
 	EXPECT_EQ(0, status);		/* SIGBUS in the second child too */
-	EXPECT_EQ(0, munmap((void *)again, PG));
+	EXPECT_EQ(0, munmap(again, PG));
 	munmap(hole, 2 * PG);
 	ASSERT_EQ(1, write(sk[0], "q", 1));
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));

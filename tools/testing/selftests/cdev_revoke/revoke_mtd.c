@@ -162,7 +162,7 @@ static void load_bad(struct load *l, const char *op, int err)
 	}
 }
 
-/* One operation: 0, or a positive errno. */
+/* One operation: 0, or a negative errno. */
 static int load_op(struct load *l, struct io_uring *ring)
 {
 	struct erase_info_user ei = { .start = 0, .length = 65536 };
@@ -174,13 +174,13 @@ static int load_op(struct load *l, struct io_uring *ring)
 	switch (l->kind) {
 	case LOAD_PREAD:
 		return pread(l->fd, buf[0], sizeof(buf[0]),
-			     (random() % 64) * 512) < 0 ? errno : 0;
+			     (random() % 64) * 512) < 0 ? -errno : 0;
 	case LOAD_IOCTL:
-		return ioctl(l->fd, MEMGETINFO, &info) ? errno : 0;
+		return ioctl(l->fd, MEMGETINFO, &info) ? -errno : 0;
 	case LOAD_ERASE:
 		if (ioctl(l->fd, MEMGETINFO, &info))
-			return errno;
-		return ioctl(l->fd, MEMERASE, &ei) ? errno : 0;
+			return -errno;
+		return ioctl(l->fd, MEMERASE, &ei) ? -errno : 0;
 	case LOAD_URING:
 		for (i = 0; i < 8; i++) {
 			struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
@@ -192,18 +192,18 @@ static int load_op(struct load *l, struct io_uring *ring)
 				sqe->flags |= IOSQE_ASYNC;
 		}
 		if (io_uring_submit(ring) != 8)
-			return EIO;
+			return -EIO;
 		for (i = 0; i < 8; i++) {
 			if (io_uring_wait_cqe(ring, &cqe))
-				return EIO;
+				return -EIO;
 			/* report anything but ENODEV first */
-			if (cqe->res < 0 && (!err || err == ENODEV))
-				err = -cqe->res;
+			if (cqe->res < 0 && (!err || err == -ENODEV))
+				err = cqe->res;
 			io_uring_cqe_seen(ring, cqe);
 		}
 		return err;
 	}
-	return EINVAL;
+	return -EINVAL;
 }
 
 static void *load_thread(void *arg)
@@ -232,7 +232,7 @@ static void *load_thread(void *arg)
 				continue;
 			}
 		}
-		err = load_op(l, &ring);
+		err = -load_op(l, &ring);
 		if (l->pace_us)
 			usleep(l->pace_us);
 		if (!err) {
@@ -512,7 +512,7 @@ TEST_F_TIMEOUT(mtd, erase_does_not_hold_up_removal, 120)
 	char link[256] = "", path[64], *base;
 	struct mtd_info_user info;
 	struct eraser e = { 0 };
-	int p, m, master, ret;
+	int p, m, n, master, ret;
 	pthread_t t;
 	long t0, del_ms, block_ms, full_ms;
 
@@ -526,7 +526,8 @@ TEST_F_TIMEOUT(mtd, erase_does_not_hold_up_removal, 120)
 	ASSERT_LT(0, readlink(path, link, sizeof(link) - 1));
 	base = strrchr(link, '/');
 	ASSERT_NE(NULL, base);
-	ASSERT_EQ(1, sscanf(base, "/mtd%d", &m)) TH_LOG("parent of mtd%d: %s", p, link);
+	n = sscanf(base, "/mtd%d", &m);
+	ASSERT_EQ(1, n) TH_LOG("parent of mtd%d: %s", p, link);
 	master = mtd_open(m, O_RDWR);
 	ASSERT_LE(0, master);
 
@@ -594,10 +595,12 @@ TEST_F_TIMEOUT(mtd, mtd_utils, 120)
 	EXPECT_EQ(0, run(cmd));
 	snprintf(cmd, sizeof(cmd), "flash_erase -q /dev/mtd%d 0 4", m);
 	EXPECT_EQ(0, run(cmd));
-	snprintf(cmd, sizeof(cmd),
-		 "head -c 8192 /dev/urandom >/tmp/mtdw && mtd_debug write /dev/mtd%d 4096 8192 /tmp/mtdw >/dev/null && "
-		 "mtd_debug read /dev/mtd%d 4096 8192 /tmp/mtdr >/dev/null && cmp /tmp/mtdw /tmp/mtdr", m, m);
+	ASSERT_EQ(0, run("head -c 8192 /dev/urandom >/tmp/mtdw"));
+	snprintf(cmd, sizeof(cmd), "mtd_debug write /dev/mtd%d 4096 8192 /tmp/mtdw >/dev/null", m);
 	EXPECT_EQ(0, run(cmd));
+	snprintf(cmd, sizeof(cmd), "mtd_debug read /dev/mtd%d 4096 8192 /tmp/mtdr >/dev/null", m);
+	EXPECT_EQ(0, run(cmd));
+	EXPECT_EQ(0, run("cmp /tmp/mtdw /tmp/mtdr"));
 	snprintf(cmd, sizeof(cmd), "mtdpart add /dev/mtd%d tcr-utils 524288 262144", m);
 	ASSERT_EQ(0, run(cmd));
 	p = mtd_wait("tcr-utils", 1000);

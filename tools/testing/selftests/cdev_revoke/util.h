@@ -20,7 +20,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../kselftest.h"
+
 /* debugfs directory of lib/test_cdev_revoke.c */
+/*
+ * Loads through a mapping of the device, and flags that a signal handler
+ * sets: done where they are written, never merged or moved by the compiler.
+ */
+#define tcr_load(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define tcr_store(x, v)		__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+
 #define DBG		"/sys/kernel/debug/test_cdev_revoke/"
 
 /* The userspace interface of lib/test_cdev_revoke.c. */
@@ -112,7 +121,7 @@ static inline int tcr_find_node(const char *devdir, char *node, size_t len)
 	unsigned int i;
 	DIR *d;
 
-	for (i = 0; i < sizeof(classes) / sizeof(classes[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(classes); i++) {
 		snprintf(path, sizeof(path), "%.200s/%s", devdir, classes[i]);
 		d = opendir(path);
 		if (!d)
