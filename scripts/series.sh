@@ -61,13 +61,15 @@ cmd_check() {
 	fi
 	git -C "$SCL" clean -q -fdx -e '!.git'
 	local frags=("$REPO/vm/base.config" "$REPO/vm/debug.config" "$REPO/vm/9p-root.config")
+	cp "$LINUX/tools/testing/selftests/cdev_revoke/config" "$SC/selftests.config"
 	local t0 i p name kunit_on=0 fail=0 results=()
 	t0=$(date +%s)
 	{
 		echo "# make series-check: $n patches on $(base_version)"
 		echo
 		echo "Started $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) CPUs; each patch applied with \`git am\`,"
-		echo "then: the debug VM kernel (base + debug + 9p + the selftests' config of that patch), the"
+		echo "then: the debug VM kernel (the configuration of make check: base + debug + 9p + the selftests'"
+		echo "config of the whole series; options of later patches are dropped), the"
 		echo "selftests, \`checkpatch.pl --strict\`, \`W=1\` and sparse (\`C=2\`) on the C files the patch touches,"
 		echo "and the UML KUnit suite once the patch that adds it is in."
 		echo
@@ -91,9 +93,9 @@ cmd_check() {
 			continue
 		fi
 		info "series-check [$num/$n] $name"
-		# the debug VM kernel with the selftests' config as this patch has it
-		local stcfg=$SCL/tools/testing/selftests/cdev_revoke/config cfgs=("${frags[@]}")
-		[ -f "$stcfg" ] && cfgs+=("$stcfg")
+		# the debug VM kernel, one configuration for every patch (that of make check: options of
+		# later patches do not exist yet and are dropped), so that each build is incremental
+		local cfgs=("${frags[@]}" "$SC/selftests.config")
 		if RES=$l ALLOW_MISSING=1 "$REPO/scripts/build-kernel.sh" "$SCL" "$SCO/vm" series-vm "${cfgs[@]}" >"$l/build.log" 2>&1; then
 			vb=ok
 		else
@@ -156,7 +158,11 @@ cmd_check() {
 		echo "| $num | $name | $am | $vb | $st | $cp | $w1 | $sp | $ku | $(($(date +%s) - ts)) |" >>"$rep"
 		tail -1 "$rep"
 	done
+	local deb
+	deb=$(debian_overlap "$SC/series") || fail=1
 	{
+		echo
+		echo "$deb"
 		echo
 		echo "Total: $(( ($(date +%s) - t0) / 60 )) min; per-patch logs in build/series-check/log/."
 		if [ $fail = 0 ]; then echo "RESULT: every patch applies, builds, and is clean"; else echo "RESULT: FAILED (see the table)"; fi
@@ -165,8 +171,55 @@ cmd_check() {
 	return $fail
 }
 
+# debian_overlap PATCHDIR -> a line for the report: whether the series touches a file that Debian's own
+# patches change. The source package is fetched through a private sources list (deb-src of the
+# security suite of the machine's configured mirror): the system's apt configuration is not touched.
+debian_overlap() {
+	local d=$BUILD/debian-src uri f v
+	mkdir -p "$d/lists/partial" "$d/cache/archives/partial"
+	uri=$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/*.sources 2>/dev/null | grep -m1 security ||
+		sed -n 's/^deb \(http[^ ]*security[^ ]*\) .*/\1/p' /etc/apt/sources.list 2>/dev/null | head -1)
+	[ -n "$uri" ] || { echo "Debian's patches: not checked (no security mirror configured)"; return; }
+	echo "deb-src $uri $(. /etc/os-release; echo "$VERSION_CODENAME")-security main" >"$d/sources.list"
+	local apt=(-o Dir::Etc::SourceList="$d/sources.list" -o Dir::Etc::SourceParts=/dev/null
+		-o Dir::State::Lists="$d/lists" -o Dir::Cache="$d/cache" -o Debug::NoLocking=1)
+	local src=linux-${BASE_PKG#linux-source-} vs got=
+	timeout 300 apt-get -qq "${apt[@]}" update >/dev/null 2>&1 ||
+		{ echo "Debian's patches: not checked (the archive cannot be reached)"; return; }
+	# the base's own version first; when the archive no longer has it, the newest one it has
+	vs=$( { dpkg-query -W -f='${Version}\n' "$BASE_PKG" 2>/dev/null
+		apt-cache "${apt[@]}" showsrc "$src" 2>/dev/null | sed -n 's/^Version: //p' | sort -rV; } | awk '!seen[$0]++')
+	for v in $vs; do
+		if (cd "$d" && timeout 600 apt-get -qq "${apt[@]}" source --download-only --diff-only "$src=$v" >/dev/null 2>&1); then
+			got=$v; break
+		fi
+	done
+	[ -n "$got" ] || { echo "Debian's patches: not checked (no version of $src could be fetched)"; return; }
+	local note=
+	[ "$got" = "$(dpkg-query -W -f='${Version}' "$BASE_PKG" 2>/dev/null)" ] || note=", the nearest the archive serves"
+	f=$(ls "$d"/*"_${got}.debian.tar.xz" 2>/dev/null | tail -1)
+	[ -n "$f" ] || { echo "Debian's patches: not checked (no debian.tar.xz fetched)"; return; }
+	v=$(basename "$f" .debian.tar.xz)
+	rm -rf "$d/x"; mkdir -p "$d/x"; tar -xJf "$f" -C "$d/x" debian/patches
+	local series=$d/x/debian/patches/series
+	sed -e 's/#.*//' -e 's/ .*//' "$series" | grep . | while IFS= read -r p; do
+		sed -n -e 's|^+++ b/||p' -e 's|^+++ [^/ ]*/||p' "$d/x/debian/patches/$p" 2>/dev/null
+	done | sort -u >"$d/debian-files"
+	cat "$1"/[0-9]*.patch | sed -n 's|^+++ b/||p' | sort -u >"$d/series-files"
+	local both
+	both=$(comm -12 "$d/debian-files" "$d/series-files" | tr '\n' ' ')
+	if [ -z "$both" ]; then
+		echo "Debian's patches ($v$note: $(grep -c . "$d/debian-files") files in $(sed -e 's/#.*//' "$series" | grep -c .) patches): none of them is touched by the series"
+	else
+		echo "Debian's patches ($v): the series also touches $both"
+		return 1
+	fi
+}
+
+# every arm exits: bash reads a script as it runs it, and this one may be edited meanwhile
 case "${1:-}" in
-export) cmd_export ;;
-check) cmd_check ;;
-*) die "usage: $0 export|check" ;;
+export) cmd_export; exit $? ;;
+check) cmd_check; exit $? ;;
+debian) debian_overlap "$SER"; exit $? ;;
+*) die "usage: $0 export|check|debian" ;;
 esac
