@@ -69,7 +69,9 @@ run_demo() {
 	mtdinfo /dev/mtd0 2>&1 | head -4
 	d=/sys/bus/platform/drivers/physmap-flash
 	if [ ! -e $d/physmap-flash.0 ]; then echo "=== CDEV DEMO: physmap-flash.0 not bound, cannot run"; return; fi
-	timeout 300 "$cdev_demo" mtd physmap-flash.0 $d "${cdev_demo_cycles:-20}" 2>&1 | tee $R/demo.txt
+	# its own lines go to demo.txt (the host's table reads them there: on the console kernel
+	# messages interleave), its exit status to demo-rc
+	{ timeout 300 "$cdev_demo" mtd physmap-flash.0 $d "${cdev_demo_cycles:-20}" 2>&1; echo $? >$R/demo-rc; } | tee $R/demo.txt
 	sleep 2
 	echo "=== CDEV DEMO: /proc/mtd at the end:"; cat /proc/mtd
 	echo "=== CDEV DEMO DONE"

@@ -38,6 +38,20 @@ GREP='0 passed, 1 failed.*' t "ktap count: missing file is a failure" 1 $KT "$FX
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 python3 "$REPO/scripts/ktap.py" extract "$FX/console-clean.log" "$tmp/x.tap" >/dev/null
 GREP='2 passed, 0 failed' t "ktap extract from a console log" 0 $KT "$tmp/x.tap"
+# make demo's table: values from the program's output file, not from the console where kernel
+# messages cut its lines; a missing value of our kernel fails, one of the stock kernel says why
+DT=$REPO/scripts/demo-table.sh DF=$FX/demo
+GREP='ioctl MEMGETINFO after +\| 0 \(success\) +\| -1 ENODEV \(No such device\)$' \
+	t "demo table: a value cut by a kernel message on the console is read from the output file" 0 \
+	$DT "$DF/stock-console.log" "$DF/stock" "$DF/ours-console.log" "$DF/ours"
+GREP='close +\| 0 \(success\) +\| 0 \(success\)$' t "demo table: every row filled on both kernels" 0 \
+	$DT "$DF/stock-console.log" "$DF/stock" "$DF/ours-console.log" "$DF/ours"
+mkdir -p "$tmp/ours"; cp "$DF/ours/"* "$tmp/ours/"; grep -v 'step 1: close' "$DF/ours/demo.txt" >"$tmp/ours/demo.txt"
+GREP='ERROR: our kernel: cell "close" missing' t "demo table: a value missing for our kernel fails, naming the cell" 1 \
+	$DT "$DF/stock-console.log" "$DF/stock" "$DF/ours-console.log" "$tmp/ours"
+GREP='close +\| - \(kernel died: BUG: KASAN: slab-use-after-free in mtdchar_read\)' \
+	t "demo table: a stock kernel that died says so in the cells it did not reach" 0 \
+	$DT "$DF/stock-dead-console.log" "$DF/stock-dead" "$DF/ours-console.log" "$DF/ours"
 if [ -d "$LINUX/.git" ]; then
 	GREP='^[0-9a-f]{40}$' t "tree: good fixture series applies (scratch index)" 0 "$REPO/scripts/tree.sh" chain "$FX/patches-good"
 	GREP='patch 0002-broken-fixture-does-not-apply.patch .*does not apply' t "tree: broken patch reported by name" 1 "$REPO/scripts/tree.sh" chain "$FX/patches-broken"
