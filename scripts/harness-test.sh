@@ -52,6 +52,13 @@ GREP='ERROR: our kernel: cell "close" missing' t "demo table: a value missing fo
 GREP='close +\| - \(kernel died: BUG: KASAN: slab-use-after-free in mtdchar_read\)' \
 	t "demo table: a stock kernel that died says so in the cells it did not reach" 0 \
 	$DT "$DF/stock-dead-console.log" "$DF/stock-dead" "$DF/ours-console.log" "$DF/ours"
+# the documents' relative links and #anchors resolve (and the checker sees a broken one)
+GREP='doc-links: ok' t "docs: every relative link of README.md, WORKBENCH.md, BENCHMARK.md resolves" 0 \
+	python3 "$REPO/scripts/doc-links.py" "$REPO/README.md" "$REPO/WORKBENCH.md" "$REPO/BENCHMARK.md"
+GREP='does-not-exist.md: no such file' t "docs: a broken link is reported" 1 \
+	python3 "$REPO/scripts/doc-links.py" "$FX/doc-links-broken.md"
+GREP='#no-such-heading: no heading' t "docs: a broken anchor is reported" 1 \
+	python3 "$REPO/scripts/doc-links.py" "$FX/doc-links-broken.md"
 if [ -d "$LINUX/.git" ]; then
 	GREP='^[0-9a-f]{40}$' t "tree: good fixture series applies (scratch index)" 0 "$REPO/scripts/tree.sh" chain "$FX/patches-good"
 	GREP='patch 0002-broken-fixture-does-not-apply.patch .*does not apply' t "tree: broken patch reported by name" 1 "$REPO/scripts/tree.sh" chain "$FX/patches-broken"
