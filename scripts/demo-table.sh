@@ -15,8 +15,9 @@ SC=$1 SD=$2 OC=$3 OD=$4
 
 # the first report of a console, without timestamp and offsets, and how many reports
 first_report() {
-	grep -a -m1 -E 'BUG:|Oops|general protection|Kernel panic|WARNING:' "$1" 2>/dev/null |
-		sed -E -e 's/^\[ *[0-9]+\.[0-9]+\] //' -e 's/\+0x[0-9a-f]+\/0x[0-9a-f]+//' -e 's/\r$//'
+	# from the keyword on: a report can start in the middle of a program line
+	grep -a -m1 -oE '(BUG:|Oops|general protection|Kernel panic|WARNING:).*' "$1" 2>/dev/null |
+		sed -E -e 's/\+0x[0-9a-f]+\/0x[0-9a-f]+//' -e 's/\r$//'
 }
 kreports() {
 	local first n
@@ -28,14 +29,17 @@ freed_by() { grep -a -A25 'Freed by task' "$1" 2>/dev/null | grep -a -m1 -oE '[a
 
 # why the program's output of a kernel ends early ($1 console, $2 results dir): one phrase
 why_missing() {
-	local c=$1 d=$2 f=$2/demo.txt rc first last
+	local c=$1 d=$2 f=$2/demo.txt rc first last n
 	first=$(first_report "$c")
+	n=$(grep -a -c -E 'BUG:|Oops|general protection' "$c" 2>/dev/null)
 	rc=$(cat "$d/demo-rc" 2>/dev/null)
-	last=$(grep -a 'CDEVTEST' "$f" 2>/dev/null | tail -1 | sed -e 's/^CDEVTEST //' -e 's/:.*//')
+	last=$(grep -a 'CDEVTEST' "$f" 2>/dev/null | tail -1 | sed -e 's/^CDEVTEST //' -e 's/\r$//' | tr -s ' ')
 	if [ ! -f "$d/guest-done" ]; then
-		if [ -n "$first" ]; then echo "kernel died: $first"
+		if grep -aq 'Kernel panic' "$c"; then echo "kernel died: ${first:-$(grep -a -m1 'Kernel panic' "$c" | sed -E 's/^\[ *[0-9.]+\] //; s/\r$//')}"
 		elif [ ! -s "$c" ]; then echo "no console: the guest did not boot"
-		else echo "the guest did not finish, no splat: $(grep -a -v '^\s*$' "$c" | tail -1 | sed 's/\r$//' | cut -c1-80)"
+		elif grep -aq 'terminating on signal 15.*(timeout)' "$c"; then
+			echo "VM time limit hit after \"${last:-no program line}\"${first:+, with $n kernel reports}"
+		else echo "the guest did not finish${first:+: $first}"
 		fi
 	elif [ ! -s "$f" ]; then
 		echo "the program printed nothing: $(grep -a -m1 '=== CDEV DEMO:.*cannot\|not bound' "$c" || echo "no output file")"

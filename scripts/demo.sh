@@ -2,7 +2,9 @@
 # make demo: the seed scenario. On QEMU with the physmap pflash MTD: open /dev/mtd0, unbind
 # physmap-flash.0, then read the stale fd via io_uring and pread. Runs it on the STOCK 6.12 kernel
 # (build/stock/linux = base commit, no patches/overlay) and on OUR kernel (build/linux), and reports
-# what each kernel printed. Logs: build/results/demo-{stock,ours}-console.log
+# what each kernel printed (scripts/demo-table.sh). Consoles: build/results/demo-{stock,ours}-console.log;
+# the program's output: build/results/demo-{stock,ours}/demo.txt.
+# env: VM_TIMEOUT (s per boot, default 600), DEMO_TIMEOUT (s for the program in the guest, default 300)
 set -uo pipefail
 . "$(dirname "$0")/common.sh"
 "$REPO/scripts/deps.sh" || exit 1
@@ -26,7 +28,7 @@ for k in stock ours; do
 	info "demo: booting the $k kernel"
 	# the stock kernel may well die of the bug: only our kernel's run decides the exit status
 	VM_TIMEOUT=${VM_TIMEOUT:-600} "$REPO/scripts/vm-run.sh" "$img" demo "$RES/demo-$k-console.log" "$RES/demo-$k" \
-		"cdev_demo=$OUT/demo/cdevtest" || { [ $k = stock ] || rc=1; }
+		"cdev_demo=$OUT/demo/cdevtest" "cdev_demo_timeout=${DEMO_TIMEOUT:-300}" || { [ $k = stock ] || rc=1; }
 done
 S=$RES/demo-stock-console.log O=$RES/demo-ours-console.log
 echo
@@ -34,7 +36,8 @@ accel=${ACCEL:-$(cat "$OUT/kvm-probe.txt" 2>/dev/null || echo tcg)}
 [ "$accel" = kvm ] && accel=KVM || accel=TCG
 DEMO_ACCEL=$accel DEMO_OURS_LABEL="OURS (cdev_revoke, $(git -C "$LINUX" rev-list --count refs/tags/cdev-dev..HEAD) commits)" \
 	"$REPO/scripts/demo-table.sh" "$S" "$RES/demo-stock" "$O" "$RES/demo-ours" || rc=1
-first=$(grep -a -m1 -E 'BUG:|Oops|general protection|Kernel panic|WARNING:' "$S" | sed -E -e 's/^\[ *[0-9]+\.[0-9]+\] //' -e 's/\+0x[0-9a-f]+\/0x[0-9a-f]+//' -e 's/\r$//')
+# the stock kernel's first report, from its keyword on (it can start in the middle of a program line)
+first=$(grep -a -m1 -oE '(BUG:|Oops|general protection|Kernel panic|WARNING:).*' "$S" | sed -E -e 's/\+0x[0-9a-f]+\/0x[0-9a-f]+//' -e 's/\r$//')
 if "$REPO/scripts/splat-check" "$O" >/dev/null 2>&1 && grep -aq '^CDEVTEST done' "$RES/demo-ours/demo.txt" && [ $rc = 0 ]; then
 	echo "RESULT: stock kernel: ${first:-no splat}; our kernel: clean errors, no splat"
 else

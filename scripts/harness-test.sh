@@ -52,6 +52,12 @@ GREP='ERROR: our kernel: cell "close" missing' t "demo table: a value missing fo
 GREP='close +\| - \(kernel died: BUG: KASAN: slab-use-after-free in mtdchar_read\)' \
 	t "demo table: a stock kernel that died says so in the cells it did not reach" 0 \
 	$DT "$DF/stock-dead-console.log" "$DF/stock-dead" "$DF/ours-console.log" "$DF/ours"
+GREP='    ioctl +\| - \(VM time limit hit after "step 1: close: 0 \(success\)", with 2 kernel reports\)' \
+	t "demo table: a stock VM stopped at its time limit says so" 0 \
+	$DT "$DF/stock-timeout-console.log" "$DF/stock-timeout" "$DF/ours-console.log" "$DF/ours"
+GREP='kernel reports +\| BUG: KASAN: slab-use-after-free in mtdchar_read \(2 reports\)' \
+	t "demo table: a report that starts in the middle of a program line is quoted from its keyword" 0 \
+	$DT "$DF/stock-timeout-console.log" "$DF/stock-timeout" "$DF/ours-console.log" "$DF/ours"
 # the documents' relative links and #anchors resolve (and the checker sees a broken one)
 GREP='doc-links: ok' t "docs: every relative link of README.md, WORKBENCH.md, BENCHMARK.md resolves" 0 \
 	python3 "$REPO/scripts/doc-links.py" "$REPO/README.md" "$REPO/WORKBENCH.md" "$REPO/BENCHMARK.md"
