@@ -26,10 +26,11 @@ help:
 	@echo "make vm-test       x86_64 debug VM kernel: KUnit at boot + kselftests under QEMU -smp 2"
 	@echo "make harness-test  self-test of the workbench scripts"
 	@echo "make stress        device selftests with CYCLES=10000 unbind/bind cycles per device (VM)"
-	@echo "make bench         non-debug VM kernel: cost per file operation and of revoke -> build/results/bench.{md,json,png}"
+	@echo "make bench         native (UML) + non-debug VM kernel: cost per file operation and of revoke -> build/results/bench.{md,json,png}"
 	@echo "make series        the patch series as mailed, with its cover letter -> build/series/"
 	@echo "make series-check  git am the series on a clean base; build, checkpatch, W=1, sparse, KUnit per patch"
-	@echo "results: build/results/"
+	@echo "make ccache-stats  ccache -s of the workbench cache"
+	@echo "results: build/results/; manual: WORKBENCH.md"
 
 check:
 	@$(S)/check.sh

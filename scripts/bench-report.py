@@ -334,7 +334,8 @@ def native_markdown(nres, args):
              "rwsem fast paths, kref) are plain `inc`/`cmpxchg` without `lock`, and spinlocks compile to preemption "
              "toggles; on SMP hardware each of those costs a locked instruction (~5-20 ns), so the mechanisms built on "
              "shared atomics look cheaper here than they are. cdev_revoke's fence and percpu_ref use no atomic "
-             "instruction on their fast path, on UP or SMP. See the disassembly note in README.\n")
+             "instruction on their fast path, on UP or SMP. See the disassembly notes in BENCHMARK.md "
+             "(Limits of the native run).\n")
     return L
 
 

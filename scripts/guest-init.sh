@@ -3,7 +3,7 @@
 # share (9p tag "results") is mounted over the host path given by cdev_results=, so the host sees
 # the files at the same path. Kernel command line parameters (passed to us as environment):
 #   cdev_mode=tests|demo|bench|control|lockdep|probe   cdev_results=/abs/path   cdev_tests=/abs/path/of/list
-#   cdev_demo=/abs/path/of/cdevtest   cdev_control=/abs/path/of/revoke_control   cdev_repo=/abs/path/of/the/repo
+#   cdev_demo=/abs/path/of/cdevtest cdev_demo_timeout=s (default 300)   cdev_control=/abs/path/of/revoke_control   cdev_repo=/abs/path/of/the/repo
 #   cdev_bench=/abs/path/of/cdev_revoke_bench   cdev_bench_ko=/abs/path/of/test_cdev_revoke_bench.ko
 #   cdev_bench_quick=1 (a short run)   cdev_bench_args=-x,-R,10 (more options, comma-separated)
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -69,7 +69,9 @@ run_demo() {
 	mtdinfo /dev/mtd0 2>&1 | head -4
 	d=/sys/bus/platform/drivers/physmap-flash
 	if [ ! -e $d/physmap-flash.0 ]; then echo "=== CDEV DEMO: physmap-flash.0 not bound, cannot run"; return; fi
-	timeout 300 "$cdev_demo" mtd physmap-flash.0 $d "${cdev_demo_cycles:-20}" 2>&1 | tee $R/demo.txt
+	# its own lines go to demo.txt (the host's table reads them there: on the console kernel
+	# messages interleave), its exit status to demo-rc
+	{ timeout -k 10 "${cdev_demo_timeout:-300}" "$cdev_demo" mtd physmap-flash.0 $d "${cdev_demo_cycles:-20}" 2>&1; echo $? >$R/demo-rc; } | tee $R/demo.txt
 	sleep 2
 	echo "=== CDEV DEMO: /proc/mtd at the end:"; cat /proc/mtd
 	echo "=== CDEV DEMO DONE"

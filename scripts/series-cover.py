@@ -78,7 +78,7 @@ def main():
     subject, body = lines[0], '\n'.join(lines[2:]).rstrip('\n') + '\n'
     kasan, demo = demo_parts()
     m = re.match(r'base: Linux (\S+) from Debian (\S+) (\S+)', base)
-    base_note = ('Base: Linux %s, as Debian ships it in %s %s.' % m.groups()
+    base_note = ('Base: Linux %s, as Debian ships it in\n%s %s.' % m.groups()
                  if m else 'Base: ' + base)
     body = (body.replace('@CONVERSIONS@', conversions())
             .replace('@BASE@', base_note)

@@ -13,8 +13,10 @@
 #                                          the KUnit suite on: the UML KUnit suite.
 #                                          Report: build/results/series-check.md
 #
-# env (check): SERIES_KUNIT=each|last (default each: KUnit after every patch from the suite's on),
-#              SERIES_FROM=N (start checking at patch N; the tree is still applied from 1)
+# env (check): SERIES_KUNIT=each|ends|last (default each: KUnit after every patch from the suite's
+#              on; ends: after the patch that adds it and after the last; last: after the last only),
+#              SERIES_FROM=N (start checking at patch N; the tree is still applied from 1, and the
+#              rows of patches before N are kept from the previous report)
 set -uo pipefail
 . "$(dirname "$0")/common.sh"
 
@@ -50,6 +52,7 @@ cmd_check() {
 	local n=${#pats[@]} from=${SERIES_FROM:-1} kmode=${SERIES_KUNIT:-each}
 	mkdir -p "$SC" "$RES"
 	local rep=$RES/series-check.md log=$SC/log
+	[ -f "$rep" ] && cp "$rep" "$SC/report.prev"
 	mkdir -p "$log"
 	# a worktree at the base, the series applied with git am as a maintainer would
 	if [ -e "$SCL/.git" ]; then
@@ -89,7 +92,9 @@ cmd_check() {
 		fi
 		grep -q '^+++ b/fs/cdev_revoke/kunit.c' "$p" && kunit_on=1
 		if [ "$num" -lt "$from" ]; then
-			echo "| $num | $name | ok | (skipped) | | | | | | |" >>"$rep"
+			# keep the row of the run that checked it, if there is one
+			grep -E "^\| $num \| $name \| ok \| [a-z]" "$SC/report.prev" 2>/dev/null | tail -1 >>"$rep" ||
+				echo "| $num | $name | ok | (skipped) | | | | | | |" >>"$rep"
 			continue
 		fi
 		info "series-check [$num/$n] $name"
@@ -115,8 +120,12 @@ cmd_check() {
 				grep -qvE 'linux-kernel@vger.kernel.org|Linus Torvalds' || uncovered+=("$f")
 		done < <(awk '/^--- \/dev\/null/ { getline; sub(/^\+\+\+ b\//, ""); print }' "$p")
 		[ ${#uncovered[@]} -eq 0 ] && ign+=,FILE_PATH_CHANGES
-		(cd "$SCL" && ./scripts/checkpatch.pl --strict -q --ignore "$ign" --summary-file "$p") >"$l/checkpatch.log" 2>&1
-		if ! grep -qE '^(ERROR|WARNING|CHECK):' "$l/checkpatch.log"; then
+		# Debian's python3 (python3-ply) for spdxcheck.py: a python3 earlier in PATH may lack ply
+		(cd "$SCL" && PATH=/usr/bin:$PATH ./scripts/checkpatch.pl --strict -q --ignore "$ign" --summary-file "$p") \
+			>"$l/checkpatch.log" 2>&1
+		if grep -q 'Traceback' "$l/checkpatch.log"; then
+			cp="checkpatch failed to run"; fail=1
+		elif ! grep -qE '^(ERROR|WARNING|CHECK):' "$l/checkpatch.log"; then
 			cp=ok
 		else
 			cp="$(grep -cE '^(ERROR|WARNING|CHECK):' "$l/checkpatch.log") findings"; fail=1
@@ -147,7 +156,8 @@ cmd_check() {
 		elif [ "$vb" = ok ]; then
 			w1="n/a"; sp="n/a"
 		fi
-		if [ "$kunit_on" = 1 ] && { [ "$kmode" = each ] || [ "$num" = "$n" ]; }; then
+		if [ "$kunit_on" = 1 ] && { [ "$kmode" = each ] || [ "$num" = "$n" ] ||
+			{ [ "$kmode" = ends ] && grep -q '^+++ b/fs/cdev_revoke/kunit.c' "$p"; }; }; then
 			if LINUX=$SCL OUT=$SCO RES=$l "$REPO/scripts/kunit.sh" >"$l/kunit.log" 2>&1; then
 				ku=$(python3 "$REPO/scripts/ktap.py" count "$l/kunit-uml.tap" 2>/dev/null | tail -1)
 				[ -n "$ku" ] || ku=ok

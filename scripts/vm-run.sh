@@ -11,7 +11,7 @@ IMG=$1 MODE=$2 LOG=$3 RDIR=$4; shift 4
 [ -f "$IMG" ] || die "no kernel image $IMG"
 mkdir -p "$RDIR" "$OUT/vm-img"
 RDIR=$(readlink -f "$RDIR")
-rm -f "$RDIR/guest-done" "$RDIR/selftests.tap" "$RDIR/kmemleak.txt" "$RDIR/demo.txt"
+rm -f "$RDIR/guest-done" "$RDIR/selftests.tap" "$RDIR/kmemleak.txt" "$RDIR/demo.txt" "$RDIR/demo-rc"
 # second pflash unit, 256K: a recognisable pattern so reads return non-trivial data
 PF=$OUT/vm-img/pflash1.img
 if [ ! -f "$PF" ]; then
