@@ -7,7 +7,7 @@ KUNITCONFIG=$(readlink -f "${KUNITCONFIG:-$REPO/.kunitconfig}")
 KUNIT_BUILD=${KUNIT_BUILD:-$OUT/kunit-uml}
 mkdir -p "$RES" "$KUNIT_BUILD"
 rm -f "$RES"/kunit-uml.tap "$RES"/kunit-uml.log "$RES"/kunit-uml.json "$RES"/kunit-uml-console.log
-[ -d "$LINUX/.git" ] || die "build/linux missing: run make tree"
+[ -e "$LINUX/.git" ] || die "build/linux missing: run make tree"
 [ -f "$KUNITCONFIG" ] || die "$KUNITCONFIG missing"
 info "KUnit (UML) with $KUNITCONFIG -> $KUNIT_BUILD"
 

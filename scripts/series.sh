@@ -44,6 +44,32 @@ cmd_export() {
 # patch_files PATCH -> paths the patch touches (new side)
 patch_files() { sed -n 's|^+++ b/||p' "$1" | sort -u; }
 
+# checkpatch_one PATCH LOGDIR: sets cp to "ok" or what is wrong
+checkpatch_one() {
+	local p=$1 l=$2
+	# checkpatch on the patch as mailed.  Two findings are checked here instead: a Fixes: id
+	# cannot be looked up in a base without upstream history (UNKNOWN_COMMIT_ID), and
+	# "does MAINTAINERS need updating?" (FILE_PATH_CHANGES) is right when get_maintainer.pl
+	# finds a section for every new file
+	local ign=UNKNOWN_COMMIT_ID uncovered=() f
+	while IFS= read -r f; do
+		(cd "$SCL" && ./scripts/get_maintainer.pl --no-git --no-git-fallback --no-rolestats -f "$f" 2>/dev/null) |
+		grep -qvE 'linux-kernel@vger.kernel.org|Linus Torvalds' || uncovered+=("$f")
+	done < <(awk '/^--- \/dev\/null/ { getline; sub(/^\+\+\+ b\//, ""); print }' "$p")
+	[ ${#uncovered[@]} -eq 0 ] && ign+=,FILE_PATH_CHANGES
+	# Debian's python3 (python3-ply) for spdxcheck.py: a python3 earlier in PATH may lack ply
+	(cd "$SCL" && PATH=/usr/bin:$PATH ./scripts/checkpatch.pl --strict -q --ignore "$ign" --summary-file "$p") \
+		>"$l/checkpatch.log" 2>&1
+	if grep -q 'Traceback' "$l/checkpatch.log"; then
+		cp="checkpatch failed to run"
+	elif ! grep -qE '^(ERROR|WARNING|CHECK):' "$l/checkpatch.log"; then
+		cp=ok
+	else
+		cp="$(grep -cE '^(ERROR|WARNING|CHECK):' "$l/checkpatch.log") findings"
+	fi
+	[ ${#uncovered[@]} -eq 0 ] || echo "no MAINTAINERS section: ${uncovered[*]}" >>"$l/checkpatch.log"
+}
+
 cmd_check() {
 	[ -f "$SER/0000-cover-letter.patch" ] || cmd_export >/dev/null || die "make series failed"
 	# a copy: make series may run again while this checks
@@ -92,9 +118,16 @@ cmd_check() {
 		fi
 		grep -q '^+++ b/fs/cdev_revoke/kunit.c' "$p" && kunit_on=1
 		if [ "$num" -lt "$from" ]; then
-			# keep the row of the run that checked it, if there is one
-			grep -E "^\| $num \| $name \| ok \| [a-z]" "$SC/report.prev" 2>/dev/null | tail -1 >>"$rep" ||
-				echo "| $num | $name | ok | (skipped) | | | | | | |" >>"$rep"
+			# checkpatch again (cheap); the other columns from the run that built it, if any
+			local prev
+			checkpatch_one "$p" "$l"
+			[ "$cp" = ok ] || fail=1
+			prev=$(grep -E "^\| $num \| $name \| ok \| [a-z]" "$SC/report.prev" 2>/dev/null | tail -1)
+			if [ -n "$prev" ]; then
+				echo "$prev" | awk -F' [|] ' -v OFS=' | ' -v cp="$cp" '{ $6 = cp; print }' >>"$rep"
+			else
+				echo "| $num | $name | ok | (skipped) | | $cp | | | | |" >>"$rep"
+			fi
 			continue
 		fi
 		info "series-check [$num/$n] $name"
@@ -110,27 +143,8 @@ cmd_check() {
 			if make -C "$SCL/tools/testing/selftests/cdev_revoke" OUTPUT="$SCO/selftests" \
 				KHDR_INCLUDES="-isystem $SCO/vm/usr/include" >"$l/selftests.log" 2>&1; then st=ok; else st=FAIL; fail=1; fi
 		fi
-		# checkpatch on the patch as mailed.  Two findings are checked here instead: a Fixes: id
-		# cannot be looked up in a base without upstream history (UNKNOWN_COMMIT_ID), and
-		# "does MAINTAINERS need updating?" (FILE_PATH_CHANGES) is right when get_maintainer.pl
-		# finds a section for every new file
-		local ign=UNKNOWN_COMMIT_ID uncovered=() f
-		while IFS= read -r f; do
-			(cd "$SCL" && ./scripts/get_maintainer.pl --no-git --no-git-fallback --no-rolestats -f "$f" 2>/dev/null) |
-				grep -qvE 'linux-kernel@vger.kernel.org|Linus Torvalds' || uncovered+=("$f")
-		done < <(awk '/^--- \/dev\/null/ { getline; sub(/^\+\+\+ b\//, ""); print }' "$p")
-		[ ${#uncovered[@]} -eq 0 ] && ign+=,FILE_PATH_CHANGES
-		# Debian's python3 (python3-ply) for spdxcheck.py: a python3 earlier in PATH may lack ply
-		(cd "$SCL" && PATH=/usr/bin:$PATH ./scripts/checkpatch.pl --strict -q --ignore "$ign" --summary-file "$p") \
-			>"$l/checkpatch.log" 2>&1
-		if grep -q 'Traceback' "$l/checkpatch.log"; then
-			cp="checkpatch failed to run"; fail=1
-		elif ! grep -qE '^(ERROR|WARNING|CHECK):' "$l/checkpatch.log"; then
-			cp=ok
-		else
-			cp="$(grep -cE '^(ERROR|WARNING|CHECK):' "$l/checkpatch.log") findings"; fail=1
-		fi
-		[ ${#uncovered[@]} -eq 0 ] || echo "no MAINTAINERS section: ${uncovered[*]}" >>"$l/checkpatch.log"
+		checkpatch_one "$p" "$l"
+		[ "$cp" = ok ] || fail=1
 		# W=1 and sparse on the C files the patch touches that this configuration builds
 		local objs=() f
 		while IFS= read -r f; do
