@@ -148,7 +148,12 @@ static int vtpm_start(struct vtpm *v)
 		       "--seccomp", "action=none", NULL);
 		_exit(127);
 	}
-	end = now_ms() + 20000;
+	/*
+	 * swtpm is the host's program over 9p, under TCG: with the host
+	 * loaded, its start and the commands the kernel sends a new chip
+	 * took more than 20 s (three times on 2026-12-02, load 5-10).
+	 */
+	end = now_ms() + 60000;
 	do {
 		after = tpm_chips() & ~before;
 		if (after) {
