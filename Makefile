@@ -13,7 +13,7 @@ export KUNITCONFIG
 endif
 S := $(REPO)/scripts
 
-.PHONY: all check deps tree refresh kunit vm-test harness-test stress demo bench version clean distclean ccache-stats help
+.PHONY: all check deps tree refresh kunit vm-test harness-test stress demo bench mainline version clean distclean ccache-stats help
 all: help
 
 help:
@@ -27,6 +27,8 @@ help:
 	@echo "make harness-test  self-test of the workbench scripts"
 	@echo "make stress        device selftests with CYCLES=10000 unbind/bind cycles per device (VM)"
 	@echo "make bench         non-debug VM kernel: cost per file operation and of revoke -> build/results/bench.{md,json,png}"
+	@echo "make mainline      forward port to the newest Debian 7.x kernel source (apt, private list): apply report,"
+	@echo "                   mainline/ port patches, checkpatch, UML + x86_64 SMP KUnit -> build/results/mainline.md"
 	@echo "results: build/results/"
 
 check:
@@ -70,6 +72,11 @@ demo:
 # Benchmark (not part of make check): deps, tree, non-debug VM kernel, one VM boot, report.
 bench:
 	@$(S)/deps.sh && $(S)/tree.sh apply && $(S)/bench.sh
+
+# Forward port to the newest Debian 7.x kernel source (not part of make check: the package is not
+# permanent in the archive). Everything that differs from the 6.12 base is in mainline/.
+mainline:
+	@$(S)/mainline.sh all
 
 ccache-stats:
 	@. $(S)/common.sh; ccache -s

@@ -274,12 +274,97 @@ cmd_tree() {
 	TREE_ENV REPO="$ML/repo" FORCE=1 "$REPO/scripts/tree.sh" apply >"$ML/tree.log" 2>&1 || { cat "$ML/tree.log"; die "tree.sh apply on the 7.x base failed"; }
 	tail -n +2 "$ML/tree.log" | grep -v '^  wrote' | sed 's/^/  /' | tail -25
 	apply_ports
-	: >"$ML/report-extra.md"
 	write_report
+}
+
+# --- tests -------------------------------------------------------------------------------------
+
+# the UML KUnit run of scripts/kunit.sh on the 7.x tree. The project's .kunitconfig, less
+# UML_PCI_OVER_VIRTIO_DEVICE_ID: 7.x's kunit enables UML's PCI without virtio (KUNIT_UML_PCI).
+cmd_kunit() {
+	[ -d "$MLINUX/.git" ] || cmd_tree
+	local kc=$ML/kunitconfig s e rc
+	grep -v '^CONFIG_UML_PCI_OVER_VIRTIO_DEVICE_ID=' "$REPO/.kunitconfig" >"$kc"
+	s=$(date +%s)
+	LINUX=$MLINUX OUT=$ML/out RES=$ML/results KUNITCONFIG=$kc "$REPO/scripts/kunit.sh"
+	rc=$?
+	e=$(date +%s)
+	cp -f "$ML/results/kunit-uml.log" "$RES/mainline-kunit-uml.log" 2>/dev/null
+	cp -f "$ML/results/kunit-uml.tap" "$RES/mainline-kunit-uml.tap" 2>/dev/null || : >"$RES/mainline-kunit-uml.tap"
+	echo "uml	$rc	$((e - s))	$(python3 "$REPO/scripts/ktap.py" count "$RES/mainline-kunit-uml.tap" 2>&1 | tail -1)" >"$ML/kunit-uml.result"
+	return $rc
+}
+
+# the x86_64 VM kernel (scripts/build-kernel.sh: tinyconfig + fragments), booted under QEMU TCG
+# -smp 2 with no root: KUnit runs at boot, then kunit_shutdown powers the VM off.
+cmd_vm() {
+	[ -d "$MLINUX/.git" ] || cmd_tree
+	local B=$ML/out/vm con=$RES/mainline-vm-console.log s e brc rc=0
+	s=$(date +%s)
+	ALLOW_MISSING=1 "$REPO/scripts/build-kernel.sh" "$MLINUX" "$B" mainline-vm \
+		"$REPO/vm/base.config" "$REPO/vm/debug.config" "$PORTS/vm-kunit.config"
+	brc=$?
+	e=$(date +%s)
+	[ $brc = 0 ] || { echo "vm	1	$((e - s))	build failed" >"$ML/kunit-vm.result"; return 1; }
+	info "booting $B/arch/x86/boot/bzImage (TCG -smp 2, KUnit at boot)"
+	timeout "${VM_TIMEOUT:-2400}" qemu-system-x86_64 -accel tcg,thread=multi -smp 2 -m 1G -machine pc \
+		-nodefaults -nographic -no-reboot -serial stdio -kernel "$B/arch/x86/boot/bzImage" \
+		-append "console=ttyS0 panic=-1 kasan_multi_shot kunit_shutdown=poweroff" </dev/null >"$con" 2>&1 || rc=1
+	python3 "$REPO/scripts/ktap.py" extract "$con" "$RES/mainline-kunit-x86_64.tap" || rc=1
+	"$REPO/scripts/splat-check" "$con" >"$ML/vm-splat.txt" || { cat "$ML/vm-splat.txt"; rc=1; }
+	grep -m1 -E 'smp: Brought up' "$con" | sed 's/^\[[^]]*\] *//;s/^/  /'
+	local c; c=$(python3 "$REPO/scripts/ktap.py" count "$RES/mainline-kunit-x86_64.tap" 2>&1 | tail -1)
+	echo "  $c"
+	case $c in *" 0 failed"*) ;; *) rc=1 ;; esac
+	echo "vm	$rc	$(($(date +%s) - s))	$c	build $((e - s)) s" >"$ML/kunit-vm.result"
+	return $rc
+}
+
+# checkpatch.pl --strict of the 7.x tree on every port patch of mainline/
+cmd_checkpatch() {
+	[ -d "$MLINUX/.git" ] || cmd_tree
+	local p out bad=0
+	: >"$ML/checkpatch.txt"
+	for p in "$PORTS"/[0-9]*.patch; do
+		[ -e "$p" ] || continue
+		out=$(cd "$MLINUX" && perl scripts/checkpatch.pl --strict -q "$p" 2>&1)
+		if [ -n "$out" ]; then bad=$((bad + 1)); printf '%s\n%s\n' "== ${p##*/}" "$out" >>"$ML/checkpatch.txt"; fi
+	done
+	echo "checkpatch --strict ($ML_PKG's scripts/checkpatch.pl): $(ls "$PORTS"/[0-9]*.patch | wc -l) port patches, $bad with findings" >"$ML/checkpatch.result"
+	cat "$ML/checkpatch.result" "$ML/checkpatch.txt"
+	[ $bad = 0 ]
+}
+
+cmd_all() {
+	local rc=0 t0; t0=$(date +%s)
+	cmd_fetch
+	cmd_tree
+	cmd_checkpatch || rc=1
+	cmd_kunit || rc=1
+	cmd_vm || rc=1
+	{
+		echo "## Tests on $ML_PKG $ML_VERSION"
+		echo
+		local f
+		for f in "$ML/checkpatch.result" "$ML/kunit-uml.result" "$ML/kunit-vm.result"; do
+			[ -f "$f" ] && sed 's/\t/ | /g; s/^/- /' "$f"
+		done
+		echo
+		echo "(columns: target | exit status | seconds | KTAP count; UML: build/results/mainline-kunit-uml.tap, x86_64: build/results/mainline-kunit-x86_64.tap)"
+		echo "make mainline took $(($(date +%s) - t0)) s."
+	} >"$ML/report-extra.md"
+	write_report
+	cat "$ML/report-extra.md"
+	return $rc
 }
 
 case "${1:-all}" in
 fetch) cmd_fetch ;;
 tree) cmd_tree ;;
+kunit) load_source; cmd_kunit ;;
+vm) load_source; cmd_vm ;;
+checkpatch) load_source; cmd_checkpatch ;;
+all) cmd_all ;;
+report) load_source; write_report ;;
 *) die "usage: $0 [all|fetch|tree|kunit|vm|checkpatch]" ;;
 esac
