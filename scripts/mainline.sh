@@ -187,15 +187,15 @@ analyse() {
 			how=unchanged
 		elif [ -f "$PORTS/$p" ] && MG apply --cached --check "$PORTS/$p" 2>/dev/null; then
 			how=ported f=$PORTS/$p
-			detail=$(MG apply --cached --check "$REPO/patches/$p" 2>&1 | sed -n 's/^error: patch failed: //p' | tr '\n' ' ')
+			detail=$(MG apply --cached --check --reject "$REPO/patches/$p" 2>&1 | sed -n 's/^error: patch failed: /hunk at /p' | tr '\n' ' ')
 		else
 			MG read-tree "$(MG write-tree)"
+			detail=$(MG apply --cached --check --reject "$f" 2>&1 | sed -n 's/^error: patch failed: /hunk at /p' | tr '\n' ' ')
 			if MG apply --cached -3 "$f" >"$tmp/3way.log" 2>&1; then
 				how=3way
-				detail=$(sed -n 's/^error: patch failed: //p' "$tmp/3way.log" | tr '\n' ' ')
 			else
 				how=conflict
-				detail=$(grep -E '^(error|U |Applied patch .* with conflicts)' "$tmp/3way.log" | sed 's/^error: //' | tr '\n' ';')
+				detail="$detail($(grep -E '^U ' "$tmp/3way.log" | sed 's/^U //' | tr '\n' ' ' | sed 's/ $//'): 3-way conflict)"
 				# undo a partial 3-way application
 				MG read-tree "$(MG rev-parse "$parent^{tree}")"
 			fi
@@ -251,6 +251,13 @@ write_report() {
 		echo "|---|---|---|---|"
 		while IFS=$'\t' read -r n p how detail; do
 			echo "| $n | \`$p\` | $how | ${detail:--} |"
+		done <"$ML/analysis"
+		echo
+		echo "Why (\`mainline/notes\`):"
+		echo
+		while IFS=$'\t' read -r n p how detail; do
+			local why; why=$(grep -v '^#' "$PORTS/notes" 2>/dev/null | sed -n "s/^${p%%-*} //p")
+			[ -n "$why" ] && echo "- **${p%%-*}** ($how): $why"
 		done <"$ML/analysis"
 		echo
 		echo "Counts: $(cut -f3 "$ML/analysis" | sort | uniq -c | awk '{printf "%s %s, ", $1, $2}' | sed 's/, $//')."
@@ -365,6 +372,6 @@ kunit) load_source; cmd_kunit ;;
 vm) load_source; cmd_vm ;;
 checkpatch) load_source; cmd_checkpatch ;;
 all) cmd_all ;;
-report) load_source; write_report ;;
+report) load_source; analyse; write_report ;;
 *) die "usage: $0 [all|fetch|tree|kunit|vm|checkpatch]" ;;
 esac
