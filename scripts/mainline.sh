@@ -66,19 +66,28 @@ papt() {
 check_keyring() {
 	local kr=/usr/share/keyrings/debian-archive-keyring.gpg suite=$1 mirror=$2 ir=$APT/check-$1.InRelease
 	[ -f "$kr" ] || { echo "no $kr"; return 1; }
-	curl -fsS --max-time 60 -o "$ir" "$mirror/dists/$suite/InRelease" 2>/dev/null ||
-		wget -q -T 60 -O "$ir" "$mirror/dists/$suite/InRelease" 2>/dev/null || { echo "cannot download $suite/InRelease"; return 1; }
+	# apt's own downloader (no curl or wget needed)
+	/usr/lib/apt/apt-helper -o Acquire::http::Timeout=60 download-file "$mirror/dists/$suite/InRelease" "$ir" >/dev/null 2>&1 ||
+		{ echo "cannot download $suite/InRelease"; return 1; }
 	if gpgv --keyring "$kr" "$ir" >"$APT/gpgv-$suite.log" 2>&1; then return 0; fi
 	echo "$suite is signed by a key not in $kr ($(grep -o 'using [A-Z]* key [0-9A-F]*' "$APT/gpgv-$suite.log" | head -1)); install a newer debian-archive-keyring"
 	return 1
 }
 
+# fetch_fail REASON: go on with the source fetched earlier if there is one, else stop (exit 2)
+fetch_fail() {
+	if [ -f "$ML/source.env" ] && [ -f "$(. "$ML/source.env"; echo "$ML_TARBALL")" ]; then
+		. "$ML/source.env"
+		echo "WARNING: $1; using $ML_PKG $ML_VERSION fetched earlier" >&2
+		return 0
+	fi
+	echo "mainline: no 7.x source: $1" >&2
+	exit 2
+}
+
 cmd_fetch() {
 	local mirror suites=(trixie-backports sid trixie forky) s ok=() why=()
-	if [ -f "$ML/source.env" ] && [ -d "$SRC" ] && [ -f "$(. "$ML/source.env"; echo "$ML_TARBALL")" ]; then
-		. "$ML/source.env"; info "7.x source already fetched: $ML_PKG $ML_VERSION ($ML_TARBALL)"; return 0
-	fi
-	mirror=$(pick_mirror) || { echo "mainline: no Debian mirror configured in /etc/apt (sources.list or sources.list.d/*.sources)" >&2; exit 2; }
+	mirror=$(pick_mirror) || { fetch_fail "no Debian mirror configured in /etc/apt (sources.list or sources.list.d/*.sources)"; return; }
 	info "mirror from the machine's apt configuration: $mirror"
 	rm -rf "$APT"; mkdir -p "$APT/sources.list.d" "$APT/preferences.d" "$APT/lists/partial" "$APT/cache/archives/partial"
 	: >"$APT/status"; : >"$APT/preferences"
@@ -86,7 +95,7 @@ cmd_fetch() {
 		local r
 		if r=$(check_keyring "$s" "$mirror"); then ok+=("$s"); else why+=("$s: $r"); fi
 	done
-	[ ${#ok[@]} -gt 0 ] || { printf '  %s\n' "${why[@]}" >&2; echo "mainline: no 7.x source: no suite of the mirror verifies with the local keyring" >&2; exit 2; }
+	[ ${#ok[@]} -gt 0 ] || { printf '  %s\n' "${why[@]}" >&2; fetch_fail "no suite of $mirror could be verified with the local keyring"; return; }
 	[ ${#why[@]} -eq 0 ] || printf '  skipped %s\n' "${why[@]}"
 	{
 		echo "Types: deb"; echo "URIs: $mirror"; echo "Suites: ${ok[*]}"; echo "Components: main"
@@ -94,21 +103,24 @@ cmd_fetch() {
 	} >"$APT/sources.list.d/mainline.sources"
 	: >"$APT/sources.list"
 	info "apt-get update (private lists in $APT; suites: ${ok[*]})"
-	papt update >"$APT/update.log" 2>&1 || { tail -5 "$APT/update.log" >&2; echo "mainline: no 7.x source: apt-get update of the private list failed (log: $APT/update.log)" >&2; exit 2; }
+	papt update >"$APT/update.log" 2>&1 || { tail -5 "$APT/update.log" >&2; fetch_fail "apt-get update of the private list failed (log: $APT/update.log)"; return; }
 	# newest linux-source-7.N over all suites: the package with the highest N, its highest version
 	local pkg ver
 	pkg=$(papt-cache pkgnames linux-source-7. 2>/dev/null | grep -E '^linux-source-7\.[0-9]+$' | sort -t. -k2,2n | tail -1)
-	[ -n "$pkg" ] || { echo "mainline: no 7.x source: no linux-source-7.N package in ${ok[*]} of $mirror" >&2; exit 2; }
+	[ -n "$pkg" ] || { fetch_fail "no linux-source-7.N package in ${ok[*]} of $mirror"; return; }
 	ver=$(papt-cache madison "$pkg" | awk -F'|' '{gsub(/ /, "", $2); print $2}' | sort -V | tail -1)
 	info "newest 7.x source: $pkg $ver"
+	if [ -f "$ML/source.env" ] && (. "$ML/source.env"; [ "$ML_PKG $ML_VERSION" = "$pkg $ver" ] && [ -f "$ML_TARBALL" ]); then
+		. "$ML/source.env"; info "already fetched: $ML_TARBALL"; return 0
+	fi
 	(cd "$APT/cache/archives" && rm -f ./*.deb && papt download "$pkg=$ver" >"$APT/download.log" 2>&1) ||
-		{ tail -5 "$APT/download.log" >&2; echo "mainline: no 7.x source: apt-get download $pkg=$ver failed" >&2; exit 2; }
+		{ tail -5 "$APT/download.log" >&2; fetch_fail "apt-get download $pkg=$ver failed"; return; }
 	local deb; deb=$(ls "$APT"/cache/archives/"${pkg}"_*.deb | head -1)
 	info "extracting $deb"
 	rm -rf "$SRC"; mkdir -p "$SRC"
-	dpkg-deb -x "$deb" "$SRC" || { echo "mainline: dpkg-deb -x $deb failed" >&2; exit 2; }
+	dpkg-deb -x "$deb" "$SRC" || { echo "mainline: no 7.x source: dpkg-deb -x $deb failed" >&2; exit 2; }
 	local tb; tb=$(ls "$SRC"/usr/src/linux-source-7.*.tar.xz 2>/dev/null | head -1)
-	[ -f "$tb" ] || { echo "mainline: no tarball in $deb" >&2; exit 2; }
+	[ -f "$tb" ] || { echo "mainline: no 7.x source: no tarball in $deb" >&2; exit 2; }
 	{ echo "ML_PKG=$pkg"; echo "ML_VERSION=$ver"; echo "ML_TARBALL=$tb"; echo "ML_MIRROR_SUITES='${ok[*]}'"; } >"$ML/source.env"
 	rm -f "$deb"
 	info "7.x source: $pkg $ver -> $tb"
@@ -273,7 +285,13 @@ write_report() {
 
 cmd_tree() {
 	load_source
+	# a newer 7.x source: the tree is unpacked anew (tree.sh unpacks only a missing base)
+	if [ -d "$MLINUX/.git" ] && [ "$(cat "$ML/linux.base" 2>/dev/null)" != "$ML_PKG $ML_VERSION" ]; then
+		info "base changed to $ML_PKG $ML_VERSION: removing $MLINUX"
+		rm -rf "$MLINUX" "$ML/blobs612.stamp"
+	fi
 	TREE_ENV "$REPO/scripts/tree.sh" base >/dev/null || die "unpacking $ML_TARBALL failed"
+	echo "$ML_PKG $ML_VERSION" >"$ML/linux.base"
 	import_612_blobs
 	analyse
 	info "per patch on $ML_PKG $ML_VERSION:"; awk -F'\t' '{printf "  %-3s %-10s %s\n", $1, $3, $2}' "$ML/analysis"
