@@ -5,12 +5,15 @@
 #   mainline.sh fetch      download linux-source-7.N (newest N) with apt through a private sources
 #                          list made from this machine's configured Debian mirror; extract it to
 #                          build/mainline/src (the system's apt configuration is not touched)
-#   mainline.sh tree       build/mainline/linux = 7.x base + patches/series + mainline/series + overlay
+#   mainline.sh tree       build/mainline/linux = 7.x base + patches/series (a ported version from
+#                          mainline/ where one does not apply) + overlay + the port patches of mainline/series
 #                          (scripts/tree.sh with LINUX/BASE_TARBALL/BASE_PKG overridden); writes the
 #                          per-patch apply report build/results/mainline.md
 #   mainline.sh kunit      UML KUnit of the core on the 7.x tree
 #   mainline.sh vm         x86_64 SMP (-smp 2) KUnit boot of the core on the 7.x tree
 #   mainline.sh checkpatch checkpatch.pl --strict (of the 7.x tree) on mainline/*.patch
+#   mainline.sh check-drivers  compile check (W=1) of the converted drivers, which the VM leaves out
+#   mainline.sh report     the apply report alone (build/results/mainline.md)
 #
 # Everything that differs between the 6.12 base and 7.x lives in mainline/ (a patch series applied
 # after patches/series) and in this script. Not part of make check: the 7.x source package is not
@@ -345,6 +348,27 @@ cmd_vm() {
 	return $rc
 }
 
+# compile check of the driver patches that are in the 7.x tree (the KUnit VM does not build them)
+CHECK_TARGETS=(fs/char_dev.o fs/file_table.o drivers/char/misc.o drivers/usb/core/file.o drivers/mtd/mtdcore.o
+	drivers/mtd/mtdchar.o drivers/mtd/mtdpart.o drivers/char/tpm/ lib/test_cdev_revoke_bench.o)
+cmd_check_drivers() {
+	[ -d "$MLINUX/.git" ] || cmd_tree
+	local B=$ML/out/check log=$RES/mainline-check-drivers.log s=$(date +%s) rc=0
+	local mk=(make -C "$MLINUX" ARCH=x86_64 O="$B" "CC=ccache gcc" -j"$JOBS")
+	mkdir -p "$B"
+	info "compile check of the converted drivers on $ML_PKG (W=1): ${CHECK_TARGETS[*]}"
+	{ "${mk[@]}" tinyconfig && "$MLINUX/scripts/kconfig/merge_config.sh" -m -O "$B" "$B/.config" \
+		"$REPO/vm/base.config" "$REPO/vm/debug.config" "$PORTS/check-drivers.config" && "${mk[@]}" olddefconfig; } >"$log" 2>&1 ||
+		{ tail -20 "$log"; echo "check-drivers	1	0	configuration failed" >"$ML/check-drivers.result"; return 1; }
+	"${mk[@]}" -k W=1 "${CHECK_TARGETS[@]}" >>"$log" 2>&1 || rc=1
+	local ne nw
+	ne=$(grep -c 'error:' "$log" || true); nw=$(grep -c 'warning:' "$log" || true)
+	grep -E 'error:|warning:' "$log" | head -20
+	echo "check-drivers	$rc	$(($(date +%s) - s))	$ne errors, $nw warnings (log: build/results/mainline-check-drivers.log)" >"$ML/check-drivers.result"
+	cat "$ML/check-drivers.result"
+	return $rc
+}
+
 # checkpatch.pl --strict of the 7.x tree on every port patch of mainline/
 cmd_checkpatch() {
 	[ -d "$MLINUX/.git" ] || cmd_tree
@@ -367,11 +391,12 @@ cmd_all() {
 	cmd_checkpatch || rc=1
 	cmd_kunit || rc=1
 	cmd_vm || rc=1
+	cmd_check_drivers || rc=1
 	{
 		echo "## Tests on $ML_PKG $ML_VERSION"
 		echo
 		local f
-		for f in "$ML/checkpatch.result" "$ML/kunit-uml.result" "$ML/kunit-vm.result"; do
+		for f in "$ML/checkpatch.result" "$ML/kunit-uml.result" "$ML/kunit-vm.result" "$ML/check-drivers.result"; do
 			[ -f "$f" ] && sed 's/\t/ | /g; s/^/- /' "$f"
 		done
 		echo
@@ -389,7 +414,8 @@ tree) cmd_tree ;;
 kunit) load_source; cmd_kunit ;;
 vm) load_source; cmd_vm ;;
 checkpatch) load_source; cmd_checkpatch ;;
+check-drivers) load_source; cmd_check_drivers ;;
 all) cmd_all ;;
 report) load_source; analyse; write_report ;;
-*) die "usage: $0 [all|fetch|tree|kunit|vm|checkpatch]" ;;
+*) die "usage: $0 [all|fetch|tree|kunit|vm|checkpatch|check-drivers|report]" ;;
 esac
