@@ -152,6 +152,12 @@ series_names() {
 	[ -f "$1" ] || return 0
 	sed -e 's/#.*//' "$1" | grep -v '^[[:space:]]' | sed -e 's/[[:space:]]*$//' | grep -v '^$' || true
 }
+# series_notes FILE NAME: the indented lines that follow NAME in FILE (what tree.sh may read as
+# annotations of that patch, e.g. the new files it introduces), kept in the generated series
+series_notes() {
+	awk -v n="$2" '/^[^[:space:]#]/ { sub(/[[:space:]]+$/, ""); cur = ($0 == n); next }
+		cur && /^[[:space:]]+[^[:space:]]/ { print }' "$1"
+}
 patch_files() { sed -n 's|^diff --git a/\([^ ]*\) b/.*|\1|p' "$1" | sort -u; }
 
 # The 6.12 preimage of every file the series touches, and the blob after each patch, in the 7.x
@@ -229,7 +235,7 @@ analyse() {
 				{ sed -n '1,/^---$/p' "$REPO/patches/$p" | sed '$d'; echo "[forward-ported to $ML_PKG by 3-way merge: make mainline]"; echo '---';
 					MG diff --no-renames --full-index "$parent^" "$parent"; } >"$G_/patches/$p"
 			fi
-			echo "$p" >>"$G_/patches/series"
+			{ echo "$p"; series_notes "$REPO/patches/series" "$p"; } >>"$G_/patches/series"
 		fi
 		printf '%s\t%s\t%s\t%s\n' "$n" "$p" "$how" "$detail" >>"$ML/analysis"
 	done
