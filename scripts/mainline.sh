@@ -325,7 +325,7 @@ cmd_kunit() {
 	e=$(date +%s)
 	cp -f "$ML/results/kunit-uml.log" "$RES/mainline-kunit-uml.log" 2>/dev/null
 	cp -f "$ML/results/kunit-uml.tap" "$RES/mainline-kunit-uml.tap" 2>/dev/null || : >"$RES/mainline-kunit-uml.tap"
-	echo "uml	$rc	$((e - s))	$(python3 "$REPO/scripts/ktap.py" count "$RES/mainline-kunit-uml.tap" 2>&1 | tail -1)" >"$ML/kunit-uml.result"
+	echo "uml	$rc	$((e - s))	$(python3 "$REPO/scripts/ktap.py" count "$RES/mainline-kunit-uml.tap" 2>&1 | head -1 | sed "s|^.*: ||")" >"$ML/kunit-uml.result"
 	return $rc
 }
 
@@ -347,7 +347,7 @@ cmd_vm() {
 	python3 "$REPO/scripts/ktap.py" extract "$con" "$RES/mainline-kunit-x86_64.tap" || rc=1
 	"$REPO/scripts/splat-check" "$con" >"$ML/vm-splat.txt" || { cat "$ML/vm-splat.txt"; rc=1; }
 	grep -m1 -E 'smp: Brought up' "$con" | sed 's/^\[[^]]*\] *//;s/^/  /'
-	local c; c=$(python3 "$REPO/scripts/ktap.py" count "$RES/mainline-kunit-x86_64.tap" 2>&1 | tail -1)
+	local c; c=$(python3 "$REPO/scripts/ktap.py" count "$RES/mainline-kunit-x86_64.tap" 2>&1 | head -1 | sed "s|^.*: ||")
 	echo "  $c"
 	case $c in *" 0 failed"*) ;; *) rc=1 ;; esac
 	echo "vm	$rc	$(($(date +%s) - s))	$c	build $((e - s)) s" >"$ML/kunit-vm.result"
