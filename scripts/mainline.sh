@@ -172,7 +172,8 @@ import_612_blobs() {
 	tmp=$(mktemp -d); TMPS+=("$tmp")
 	for p in $(series_names "$REPO/patches/series"); do patch_files "$REPO/patches/$p"; done | sort -u >"$tmp/files"
 	mkdir -p "$tmp/src"
-	tar -xJf "$base612" -C "$tmp/src" --strip-components=1 --wildcards $(sed 's|^|*/|' "$tmp/files") 2>/dev/null || true
+	local pats=(); mapfile -t pats < <(sed 's|^|*/|' "$tmp/files")
+	tar -xJf "$base612" -C "$tmp/src" --strip-components=1 --wildcards "${pats[@]}" 2>/dev/null || true
 	export GIT_INDEX_FILE=$tmp/index
 	while IFS= read -r f; do
 		[ -f "$tmp/src/$f" ] || continue
@@ -193,14 +194,14 @@ import_612_blobs() {
 # mainline/<name> if there is one, else record the conflict and go on without it.
 # Writes $ML/repo (a tree.sh REPO: patches/series of what applies + the overlay) and $ML/analysis.
 analyse() {
-	local tmp p n=0 parent tree st
+	local tmp p n=0 parent tree
 	tmp=$(mktemp -d); TMPS+=("$tmp")
 	local G_=$ML/repo
 	rm -rf "$G_"; mkdir -p "$G_/patches"
 	: >"$ML/analysis"
 	export GIT_INDEX_FILE=$tmp/index
 	MG read-tree refs/tags/cdev-dev
-	parent=$(MG rev-parse refs/tags/cdev-dev^{commit})
+	parent=$(MG rev-parse 'refs/tags/cdev-dev^{commit}')
 	for p in $(series_names "$REPO/patches/series"); do
 		n=$((n + 1))
 		local f=$REPO/patches/$p how detail=
@@ -243,7 +244,7 @@ analyse() {
 	# the overlay, as the repo has it (tracked and untracked-not-ignored), in a repository of its own
 	git -C "$REPO" -c core.quotepath=off ls-files -co --exclude-standard -- "${OVERLAY_DIRS[@]}" | sort -u |
 		while IFS= read -r f; do [ -f "$REPO/$f" ] && echo "$f"; done >"$tmp/overlay"
-	(cd "$REPO" && cp --parents -p $(cat "$tmp/overlay") "$G_/")
+	(cd "$REPO" && xargs -d '\n' cp --parents -p -t "$G_/" <"$tmp/overlay")
 	git -C "$G_" init -q
 }
 
@@ -359,7 +360,8 @@ CHECK_TARGETS=(fs/char_dev.o fs/file_table.o drivers/char/misc.o drivers/usb/cor
 	drivers/mtd/mtdchar.o drivers/mtd/mtdpart.o drivers/char/tpm/ lib/test_cdev_revoke_bench.o)
 cmd_check_drivers() {
 	[ -d "$MLINUX/.git" ] || cmd_tree
-	local B=$ML/out/check log=$RES/mainline-check-drivers.log s=$(date +%s) rc=0
+	local B=$ML/out/check log=$RES/mainline-check-drivers.log s rc=0
+	s=$(date +%s)
 	local mk=(make -C "$MLINUX" ARCH=x86_64 O="$B" "CC=ccache gcc" -j"$JOBS")
 	mkdir -p "$B"
 	info "compile check of the converted drivers on $ML_PKG (W=1): ${CHECK_TARGETS[*]}"
