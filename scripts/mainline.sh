@@ -342,16 +342,20 @@ cmd_vm() {
 	e=$(date +%s)
 	[ $brc = 0 ] || { echo "vm	1	$((e - s))	build failed" >"$ML/kunit-vm.result"; return 1; }
 	info "booting $B/arch/x86/boot/bzImage (TCG -smp 2, KUnit at boot)"
-	timeout "${VM_TIMEOUT:-2400}" qemu-system-x86_64 -accel tcg,thread=multi -smp 2 -m 1G -machine pc \
-		-nodefaults -nographic -no-reboot -serial stdio -kernel "$B/arch/x86/boot/bzImage" \
-		-append "console=ttyS0 panic=-1 kasan_multi_shot kunit_shutdown=poweroff" </dev/null >"$con" 2>&1 || rc=1
+	# qboot writes an MP table with every CPU (SeaBIOS's lists the boot CPU only, and the kernel has
+	# no ACPI); with no ACPI there is no power-off either: kunit_shutdown=reboot ends QEMU (-no-reboot)
+	timeout "${VM_TIMEOUT:-2400}" qemu-system-x86_64 -bios qboot.rom -accel tcg,thread=multi -smp 2 -m 1G \
+		-machine pc -nodefaults -nographic -no-reboot -serial stdio -kernel "$B/arch/x86/boot/bzImage" \
+		-append "console=ttyS0 panic=-1 kasan_multi_shot kunit_shutdown=reboot" </dev/null >"$con" 2>&1 || rc=1
 	python3 "$REPO/scripts/ktap.py" extract "$con" "$RES/mainline-kunit-x86_64.tap" || rc=1
 	"$REPO/scripts/splat-check" "$con" >"$ML/vm-splat.txt" || { cat "$ML/vm-splat.txt"; rc=1; }
-	grep -m1 -E 'smp: Brought up' "$con" | sed 's/^\[[^]]*\] *//;s/^/  /'
+	local smp; smp=$(grep -a -m1 -oE 'smp: Brought up .*' "$con")
+	echo "  ${smp:-no smp line on the console}"
+	case $smp in *" 2 CPUs"*) ;; *) echo "ERROR: the VM did not bring up 2 CPUs"; rc=1 ;; esac
 	local c; c=$(python3 "$REPO/scripts/ktap.py" count "$RES/mainline-kunit-x86_64.tap" 2>&1 | head -1 | sed "s|^.*: ||")
 	echo "  $c"
 	case $c in *" 0 failed"*) ;; *) rc=1 ;; esac
-	echo "vm	$rc	$(($(date +%s) - s))	$c	build $((e - s)) s" >"$ML/kunit-vm.result"
+	echo "vm	$rc	$(($(date +%s) - s))	$c	${smp#smp: }	build $((e - s)) s" >"$ML/kunit-vm.result"
 	return $rc
 }
 
