@@ -13,7 +13,7 @@ export KUNITCONFIG
 endif
 S := $(REPO)/scripts
 
-.PHONY: all check deps tree refresh kunit vm-test harness-test stress demo bench series series-check version clean distclean ccache-stats help
+.PHONY: all check deps tree refresh kunit vm-test harness-test stress demo bench series series-check mainline version clean distclean ccache-stats help
 all: help
 
 help:
@@ -29,6 +29,8 @@ help:
 	@echo "make bench         native (UML) + non-debug VM kernel: cost per file operation and of revoke -> build/results/bench.{md,json,png}"
 	@echo "make series        the patch series as mailed, with its cover letter -> build/series/"
 	@echo "make series-check  git am the series on a clean base; build, checkpatch, W=1, sparse, KUnit per patch"
+	@echo "make mainline      forward port to the newest Debian 7.x kernel source (apt, private list): apply report,"
+	@echo "                   mainline/ port patches, checkpatch, UML + x86_64 SMP KUnit -> build/results/mainline.md"
 	@echo "make ccache-stats  ccache -s of the workbench cache"
 	@echo "results: build/results/; manual: WORKBENCH.md"
 
@@ -80,6 +82,11 @@ series:
 
 series-check:
 	@$(S)/deps.sh && $(S)/series.sh export >/dev/null && $(S)/series.sh check
+
+# Forward port to the newest Debian 7.x kernel source (not part of make check: the package is not
+# permanent in the archive). Everything that differs from the 6.12 base is in mainline/.
+mainline:
+	@$(S)/mainline.sh all
 
 ccache-stats:
 	@. $(S)/common.sh; ccache -s

@@ -140,6 +140,7 @@ cmd_check() {
 			vb=FAIL; fail=1
 		fi
 		if [ "$vb" = ok ] && [ -d "$SCL/tools/testing/selftests/cdev_revoke" ]; then
+			mkdir -p "$SCO/selftests"
 			if make -C "$SCL/tools/testing/selftests/cdev_revoke" OUTPUT="$SCO/selftests" \
 				KHDR_INCLUDES="-isystem $SCO/vm/usr/include" >"$l/selftests.log" 2>&1; then st=ok; else st=FAIL; fail=1; fi
 		fi
