@@ -83,7 +83,7 @@ struct tcr_dev {
 	struct device *parent;
 	struct cdev *cdev;
 	struct miscdevice misc;		/* instead of the cdev if is_misc */
-	char misc_name[16];
+	char misc_name[24];		/* "tcr-misc" and an unsigned int */
 	bool is_misc;
 	unsigned int idx;		/* in tcr_ida */
 	dev_t devt;
