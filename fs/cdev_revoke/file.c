@@ -185,6 +185,18 @@ static int cdev_revoke_fsync(struct file *file, loff_t start, loff_t end,
 				RV_ERR);
 }
 
+/* A device may list entries to getdents(2): iterate_dir() calls this. */
+static int cdev_revoke_iterate_shared(struct file *file,
+				      struct dir_context *ctx)
+{
+	const struct cdev_revoke_fops *t = file_table(file);
+	struct cdev_revoke *rv = t->rv;
+
+	if (!cdev_revoke_enter(rv))
+		return rv->error;
+	return cdev_revoke_done(rv, t->drv->iterate_shared(file, ctx), RV_ERR);
+}
+
 static ssize_t cdev_revoke_splice_write(struct pipe_inode_info *pipe,
 					struct file *out, loff_t *ppos,
 					size_t len, unsigned int flags)
@@ -822,6 +834,8 @@ void cdev_revoke_build_fops(struct cdev_revoke_fops *t,
 		.read_iter = drv->read_iter ? cdev_revoke_read_iter : NULL,
 		.write_iter = drv->write_iter ? cdev_revoke_write_iter : NULL,
 		.iopoll = drv->iopoll ? cdev_revoke_iopoll : NULL,
+		.iterate_shared = drv->iterate_shared ?
+				  cdev_revoke_iterate_shared : NULL,
 		.poll = drv->poll ? cdev_revoke_poll : NULL,
 		.unlocked_ioctl = drv->unlocked_ioctl ?
 				  cdev_revoke_unlocked_ioctl : NULL,

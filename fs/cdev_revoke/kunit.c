@@ -329,6 +329,13 @@ static int kt_fsync(struct file *file, loff_t start, loff_t end, int datasync)
 	return kt_park(file->private_data);
 }
 
+/* A device may list entries to getdents(2); this one lists none. */
+static int kt_iterate(struct file *file, struct dir_context *ctx)
+{
+	kt_hit();
+	return 0;
+}
+
 static int kt_flush(struct file *file, fl_owner_t id)
 {
 	kt_hit();
@@ -433,6 +440,7 @@ static const struct file_operations kt_fops = {
 	.poll		= kt_poll,
 	.llseek		= kt_llseek,
 	.fsync		= kt_fsync,
+	.iterate_shared	= kt_iterate,
 	.flush		= kt_flush,
 	.fasync		= kt_fasync,
 	.lock		= kt_lock,
@@ -609,6 +617,14 @@ static ssize_t kt_write(struct file *file)
 	return kernel_write(file, buf, sizeof(buf), &pos);
 }
 
+/* getdents(2)'s path into the device: -ENOTDIR if it has no method. */
+static int kt_iterate_dir(struct file *file)
+{
+	struct dir_context ctx = {};
+
+	return iterate_dir(file, &ctx);
+}
+
 /* The shim keeps the NULL-ness of every method, and the driver's flags. */
 static void kt_shim_table(struct kunit *test)
 {
@@ -650,6 +666,7 @@ static void kt_shim_table(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, f->compat_ioctl(file, KT_IOC_PLAIN, 2),
 				KT_PLAIN_RET + 2);
 	KUNIT_EXPECT_EQ(test, vfs_llseek(file, 5, SEEK_SET), 5);
+	KUNIT_EXPECT_EQ(test, kt_iterate_dir(file), 0);
 	KUNIT_EXPECT_EQ(test, f->flush(file, NULL), -EIO);
 	KUNIT_EXPECT_FALSE(test, cdev_revoke_pending(file));
 
@@ -657,6 +674,49 @@ static void kt_shim_table(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->releases), 1);
 	kt_unregister(test, d);
 	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->releases), 1);
+}
+
+/*
+ * Every method of struct file_operations has a shim: a table with all of
+ * them gets one with all of them, none the driver's own (but
+ * ->check_flags, which gets no file).  A method added to the struct and
+ * not to cdev_revoke_build_fops() fails here rather than bypassing the
+ * fence unnoticed.
+ */
+static void kt_shim_every_method(struct kunit *test)
+{
+	struct cdev_revoke_fops *t;
+	const size_t n = sizeof(t->fops);
+	const size_t flags = ALIGN_DOWN(offsetof(typeof(t->fops), fop_flags),
+					sizeof(void *));
+	size_t off;
+	char *drv;
+
+	drv = kunit_kmalloc(test, n, GFP_KERNEL);
+	t = kunit_kzalloc(test, sizeof(*t), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, drv);
+	KUNIT_ASSERT_NOT_NULL(test, t);
+	KUNIT_ASSERT_EQ(test, n % sizeof(void *), 0);
+	/* The methods are never called: they are only tested for NULL. */
+	memset(drv, 0x5a, n);
+	memset(drv + offsetof(typeof(t->fops), owner), 0, sizeof(void *));
+	memset(drv + flags, 0, sizeof(void *));
+	cdev_revoke_build_fops(t, (const void *)drv, NULL);
+
+	for (off = 0; off < n; off += sizeof(void *)) {
+		const void *d = *(const void **)(drv + off);
+		const void *m = *(const void **)((const char *)&t->fops + off);
+
+		if (off == offsetof(typeof(t->fops), owner) || off == flags)
+			continue;
+		if (off == offsetof(typeof(t->fops), check_flags)) {
+			KUNIT_EXPECT_PTR_EQ(test, m, d);
+			continue;
+		}
+		KUNIT_EXPECT_NOT_NULL_MSG(test, m, "no shim at offset %zu", off);
+		KUNIT_EXPECT_PTR_NE_MSG(test, m, d,
+					"the driver's method at offset %zu", off);
+	}
 }
 
 /* After revoke: the device's errno, no driver call, release ran once. */
@@ -680,6 +740,7 @@ static void kt_after_revoke(struct kunit *test)
 				-ENODEV);
 	KUNIT_EXPECT_EQ(test, vfs_llseek(file, 0, SEEK_SET), -ENODEV);
 	KUNIT_EXPECT_EQ(test, vfs_fsync(file, 0), -ENODEV);
+	KUNIT_EXPECT_EQ(test, kt_iterate_dir(file), -ENODEV);
 	KUNIT_EXPECT_EQ(test, kt_poll_mask(file, NULL),
 			KT_MASK(EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP |
 				EPOLLRDNORM | EPOLLWRNORM));
@@ -2766,6 +2827,7 @@ static void kt_usb_revoke(struct kunit *test)
 
 static struct kunit_case cdev_revoke_test_cases[] = {
 	KUNIT_CASE(kt_shim_table),
+	KUNIT_CASE(kt_shim_every_method),
 	KUNIT_CASE(kt_after_revoke),
 	KUNIT_CASE(kt_options),
 	KUNIT_CASE_PARAM(kt_fence_waits, kt_fence_gen_params),
