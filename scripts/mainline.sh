@@ -32,35 +32,14 @@ trap 'rm -rf "${TMPS[@]}"' EXIT
 
 # --- fetch -------------------------------------------------------------------------------------
 
-# mirror_uri: the Debian archive URI this machine is configured with (deb822 .sources or one-line
-# sources.list), the first one that is not a security or snapshot archive
-mirror_uri() {
-	local f u
-	for f in /etc/apt/sources.list.d/*.sources; do
-		[ -f "$f" ] || continue
-		awk 'BEGIN { IGNORECASE = 1 } /^URIs:/ { for (i = 2; i <= NF; i++) print $i }' "$f"
-	done
-	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-		[ -f "$f" ] || continue
-		awk '$1 == "deb" || $1 == "deb-src" { for (i = 2; i <= NF; i++) if ($i !~ /^\[/ && $i !~ /\]$/ && $i ~ /:\/\//) { print $i; break } }' "$f"
-	done
-} 2>/dev/null
+# pick_mirror -> the first configured Debian mirror that is not a security, snapshot or ports archive
 pick_mirror() {
 	local u
 	while IFS= read -r u; do
 		case $u in *security* | *snapshot* | *ports*) continue ;; esac
 		echo "${u%/}"; return 0
-	done < <(mirror_uri)
+	done < <(apt_mirror_uris)
 	return 1
-}
-
-# apt-get with a private configuration under build/mainline/apt (lists, cache, sources, status)
-papt() {
-	apt-get -q -o Dir::Etc::SourceList="$APT/sources.list" -o Dir::Etc::SourceParts="$APT/sources.list.d" \
-		-o Dir::Etc::Preferences="$APT/preferences" -o Dir::Etc::PreferencesParts="$APT/preferences.d" \
-		-o Dir::State::Lists="$APT/lists" -o Dir::State::status="$APT/status" \
-		-o Dir::Cache="$APT/cache" -o Dir::Cache::archives="$APT/cache/archives" \
-		-o APT::Architecture="$(dpkg --print-architecture)" -o Debug::NoLocking=1 "$@"
 }
 
 # keyring_for SUITE MIRROR: a keyring that verifies SUITE's Release file. The system's
@@ -92,8 +71,7 @@ cmd_fetch() {
 	local mirror suites=(trixie-backports sid trixie forky) s ok=() why=()
 	mirror=$(pick_mirror) || { fetch_fail "no Debian mirror configured in /etc/apt (sources.list or sources.list.d/*.sources)"; return; }
 	info "mirror from the machine's apt configuration: $mirror"
-	rm -rf "$APT"; mkdir -p "$APT/sources.list.d" "$APT/preferences.d" "$APT/lists/partial" "$APT/cache/archives/partial"
-	: >"$APT/status"; : >"$APT/preferences"
+	papt_init "$APT"
 	for s in "${suites[@]}"; do
 		local r
 		if r=$(check_keyring "$s" "$mirror"); then ok+=("$s"); else why+=("$s: $r"); fi
@@ -104,19 +82,18 @@ cmd_fetch() {
 		echo "Types: deb"; echo "URIs: $mirror"; echo "Suites: ${ok[*]}"; echo "Components: main"
 		echo "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg"
 	} >"$APT/sources.list.d/mainline.sources"
-	: >"$APT/sources.list"
 	info "apt-get update (private lists in $APT; suites: ${ok[*]})"
-	papt update >"$APT/update.log" 2>&1 || { tail -5 "$APT/update.log" >&2; fetch_fail "apt-get update of the private list failed (log: $APT/update.log)"; return; }
+	papt "$APT" update >"$APT/update.log" 2>&1 || { tail -5 "$APT/update.log" >&2; fetch_fail "apt-get update of the private list failed (log: $APT/update.log)"; return; }
 	# newest linux-source-7.N over all suites: the package with the highest N, its highest version
 	local pkg ver
-	pkg=$(papt-cache pkgnames linux-source-7. 2>/dev/null | grep -E '^linux-source-7\.[0-9]+$' | sort -t. -k2,2n | tail -1)
+	pkg=$(papt_cache "$APT" pkgnames linux-source-7. 2>/dev/null | grep -E '^linux-source-7\.[0-9]+$' | sort -t. -k2,2n | tail -1)
 	[ -n "$pkg" ] || { fetch_fail "no linux-source-7.N package in ${ok[*]} of $mirror"; return; }
-	ver=$(papt-cache madison "$pkg" | awk -F'|' '{gsub(/ /, "", $2); print $2}' | sort -V | tail -1)
+	ver=$(papt_cache "$APT" madison "$pkg" | awk -F'|' '{gsub(/ /, "", $2); print $2}' | sort -V | tail -1)
 	info "newest 7.x source: $pkg $ver"
 	if [ -f "$ML/source.env" ] && (. "$ML/source.env"; [ "$ML_PKG $ML_VERSION" = "$pkg $ver" ] && [ -f "$ML_TARBALL" ]); then
 		. "$ML/source.env"; info "already fetched: $ML_TARBALL"; return 0
 	fi
-	(cd "$APT/cache/archives" && rm -f ./*.deb && papt download "$pkg=$ver" >"$APT/download.log" 2>&1) ||
+	(cd "$APT/cache/archives" && rm -f ./*.deb && papt "$APT" download "$pkg=$ver" >"$APT/download.log" 2>&1) ||
 		{ tail -5 "$APT/download.log" >&2; fetch_fail "apt-get download $pkg=$ver failed"; return; }
 	local deb; deb=$(ls "$APT"/cache/archives/"${pkg}"_*.deb | head -1)
 	info "extracting $deb"
@@ -127,11 +104,6 @@ cmd_fetch() {
 	{ echo "ML_PKG=$pkg"; echo "ML_VERSION=$ver"; echo "ML_TARBALL=$tb"; echo "ML_MIRROR_SUITES='${ok[*]}'"; } >"$ML/source.env"
 	rm -f "$deb"
 	info "7.x source: $pkg $ver -> $tb"
-}
-papt-cache() {
-	apt-cache -o Dir::Etc::SourceList="$APT/sources.list" -o Dir::Etc::SourceParts="$APT/sources.list.d" \
-		-o Dir::State::Lists="$APT/lists" -o Dir::State::status="$APT/status" \
-		-o Dir::Cache="$APT/cache" -o APT::Architecture="$(dpkg --print-architecture)" "$@"
 }
 
 
@@ -146,12 +118,6 @@ load_source() {
 TREE_ENV() { env LINUX="$MLINUX" BASE_TARBALL="$ML_TARBALL" BASE_PKG="$ML_PKG" CCACHE_BASEDIR="$REPO" "$@"; }
 MG() { git -C "$MLINUX" -c core.quotepath=off "$@"; }
 
-# series_names FILE: patch names of a series file; '#' comments, blank lines and indented lines
-# (annotations of the patch above, such as the new files it introduces) are not patch names
-series_names() {
-	[ -f "$1" ] || return 0
-	sed -e 's/#.*//' "$1" | grep -v '^[[:space:]]' | sed -e 's/[[:space:]]*$//' | grep -v '^$' || true
-}
 # series_notes FILE NAME: the indented lines that follow NAME in FILE (what tree.sh may read as
 # annotations of that patch, e.g. the new files it introduces), kept in the generated series
 series_notes() {
@@ -170,7 +136,7 @@ import_612_blobs() {
 	[ -f "$base612" ] || { echo "  (no $base612: no 3-way merges, patches that do not apply are conflicts)"; return 0; }
 	info "importing the 6.12 preimages of the series (3-way merge bases) from $base612"
 	tmp=$(mktemp -d); TMPS+=("$tmp")
-	for p in $(series_names "$REPO/patches/series"); do patch_files "$REPO/patches/$p"; done | sort -u >"$tmp/files"
+	for p in $(series_patches "$REPO/patches/series"); do patch_files "$REPO/patches/$p"; done | sort -u >"$tmp/files"
 	mkdir -p "$tmp/src"
 	local pats=(); mapfile -t pats < <(sed 's|^|*/|' "$tmp/files")
 	tar -xJf "$base612" -C "$tmp/src" --strip-components=1 --wildcards "${pats[@]}" 2>/dev/null || true
@@ -179,7 +145,7 @@ import_612_blobs() {
 		[ -f "$tmp/src/$f" ] || continue
 		printf '100644 %s\t%s\n' "$(MG hash-object -w --no-filters "$tmp/src/$f")" "$f"
 	done <"$tmp/files" | MG update-index --add --index-info
-	for p in $(series_names "$REPO/patches/series"); do
+	for p in $(series_patches "$REPO/patches/series"); do
 		MG apply --cached "$REPO/patches/$p" 2>/dev/null || echo "  WARNING: $p does not apply to the 6.12 preimages"
 	done
 	MG write-tree >/dev/null
@@ -202,7 +168,7 @@ analyse() {
 	export GIT_INDEX_FILE=$tmp/index
 	MG read-tree refs/tags/cdev-dev
 	parent=$(MG rev-parse 'refs/tags/cdev-dev^{commit}')
-	for p in $(series_names "$REPO/patches/series"); do
+	for p in $(series_patches "$REPO/patches/series"); do
 		n=$((n + 1))
 		local f=$REPO/patches/$p how detail=
 		if MG apply --cached --check "$f" 2>/dev/null; then
@@ -251,7 +217,7 @@ analyse() {
 # port patches: mainline/series, applied on top of tree.sh's chain as commits of their own
 apply_ports() {
 	local p
-	for p in $(series_names "$PORTS/series"); do
+	for p in $(series_patches "$PORTS/series"); do
 		GIT_COMMITTER_DATE="2000-01-01T00:00:00 +0000" MG -c user.name="cdev-revoke workbench" -c user.email=workbench@localhost \
 			am -q --committer-date-is-author-date "$PORTS/$p" >"$ML/am.log" 2>&1 ||
 			{ cat "$ML/am.log"; MG am --abort 2>/dev/null; die "port patch mainline/$p does not apply on the 7.x chain"; }

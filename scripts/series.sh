@@ -201,21 +201,20 @@ cmd_check() {
 # security suite of the machine's configured mirror): the system's apt configuration is not touched.
 debian_overlap() {
 	local d=$BUILD/debian-src uri f v
-	mkdir -p "$d/lists/partial" "$d/cache/archives/partial"
-	uri=$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/*.sources 2>/dev/null | grep -m1 security ||
-		sed -n 's/^deb \(http[^ ]*security[^ ]*\) .*/\1/p' /etc/apt/sources.list 2>/dev/null | head -1)
+	local A=$d/apt
+	mkdir -p "$d"
+	papt_init "$A"
+	uri=$(apt_mirror_uris | grep -m1 security)
 	[ -n "$uri" ] || { echo "Debian's patches: not checked (no security mirror configured)"; return; }
-	echo "deb-src $uri $(. /etc/os-release; echo "$VERSION_CODENAME")-security main" >"$d/sources.list"
-	local apt=(-o Dir::Etc::SourceList="$d/sources.list" -o Dir::Etc::SourceParts=/dev/null
-		-o Dir::State::Lists="$d/lists" -o Dir::Cache="$d/cache" -o Debug::NoLocking=1)
+	echo "deb-src $uri $(. /etc/os-release; echo "$VERSION_CODENAME")-security main" >"$A/sources.list"
 	local src=linux-${BASE_PKG#linux-source-} vs got=
-	timeout 300 apt-get -qq "${apt[@]}" update >/dev/null 2>&1 ||
+	PAPT_TIMEOUT=300 papt "$A" -qq update >/dev/null 2>&1 ||
 		{ echo "Debian's patches: not checked (the archive cannot be reached)"; return; }
 	# the base's own version first; when the archive no longer has it, the newest one it has
 	vs=$( { dpkg-query -W -f='${Version}\n' "$BASE_PKG" 2>/dev/null
-		apt-cache "${apt[@]}" showsrc "$src" 2>/dev/null | sed -n 's/^Version: //p' | sort -rV; } | awk '!seen[$0]++')
+		papt_cache "$A" showsrc "$src" 2>/dev/null | sed -n 's/^Version: //p' | sort -rV; } | awk '!seen[$0]++')
 	for v in $vs; do
-		if (cd "$d" && timeout 600 apt-get -qq "${apt[@]}" source --download-only --diff-only "$src=$v" >/dev/null 2>&1); then
+		if (cd "$d" && PAPT_TIMEOUT=600 papt "$A" -qq source --download-only --diff-only "$src=$v" >/dev/null 2>&1); then
 			got=$v; break
 		fi
 	done

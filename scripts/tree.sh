@@ -71,13 +71,6 @@ ensure_dev() {
 # patch of the series (make series). Upstream files, and new files that change across patches,
 # are changed by the patches themselves.
 
-# read_series DIR -> patch file names, comments, blank and indented (new file) lines removed
-read_series() {
-	local dir=$1
-	[ -f "$dir/series" ] || return 0
-	sed -e 's/#.*//' -e 's/[[:space:]]*$//' "$dir/series" | grep -v -e '^$' -e '^[[:space:]]' || true
-}
-
 # series_files DIR -> "patch<TAB>path" for each new file declared in DIR/series
 series_files() {
 	local dir=$1
@@ -150,7 +143,7 @@ build_chain() {
 		parent=$( { echo "$subj"; if [ -s "$tmp/msg" ]; then echo; cat "$tmp/msg"; fi; } |
 			GIT_AUTHOR_NAME=${an:-unknown} GIT_AUTHOR_EMAIL=${ae:-unknown} GIT_AUTHOR_DATE=$ad GIT_COMMITTER_DATE=$ad \
 			G commit-tree "$tree" -p "$parent")
-	done < <(read_series "$pdir")
+	done < <(series_patches "$pdir/series")
 	if [ "$with_overlay" = 1 ]; then
 		local list=$tmp/undeclared
 		cut -f2 "$tmp/declared" | grep -vxF -f - "$tmp/overlay" >"$list" || true
@@ -234,7 +227,7 @@ cmd_apply() {
 	new=$(build_chain "$REPO/patches" 1) || return 1
 	[ -n "$new" ] || return 1
 	if [ "$old" = "$new" ]; then
-		info "build/linux up to date ($(G log -1 --format=%h HEAD), $(read_series "$REPO/patches" | wc -l) patches)"
+		info "build/linux up to date ($(G log -1 --format=%h HEAD), $(series_patches "$REPO/patches/series" | wc -l) patches)"
 		G update-ref $GEN_REF "$new"
 	else
 		info "moving build/linux $(G rev-parse --short "$old") -> $(G rev-parse --short "$new")"
@@ -265,7 +258,7 @@ cmd_refresh() {
 		G ls-files -o --exclude-standard -- "${OVERLAY_DIRS[@]}"
 	} | sort -u >"$tmp/added"
 	{
-		read_series "$REPO/patches" | sed "s|^|$REPO/patches/|" | xargs -r cat | sed -n 's|^+++ b/||p'
+		series_patches "$REPO/patches/series" | sed "s|^|$REPO/patches/|" | xargs -r cat | sed -n 's|^+++ b/||p'
 		while IFS= read -r p; do
 			[ "$(G rev-list --count $DEV_REF..HEAD -- "$p")" -gt 1 ] && echo "$p"
 		done <"$tmp/added"
@@ -277,7 +270,7 @@ cmd_refresh() {
 	mkdir -p "$tmp/p"
 	G format-patch -q --zero-commit --no-signature -o "$tmp/p" $DEV_REF..HEAD -- . "${excl[@]}" >/dev/null
 	local old_series=() new_names=()
-	mapfile -t old_series < <(read_series "$REPO/patches")
+	mapfile -t old_series < <(series_patches "$REPO/patches/series")
 	for p in "${old_series[@]}"; do
 		[ -f "$tmp/p/$p" ] || rm -f "$REPO/patches/$p"
 	done
