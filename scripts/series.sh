@@ -174,10 +174,10 @@ cmd_check() {
 		if [ "$kunit_on" = 1 ] && { [ "$kmode" = each ] || [ "$num" = "$n" ] ||
 			{ [ "$kmode" = ends ] && grep -q '^+++ b/fs/cdev_revoke/kunit.c' "$p"; }; }; then
 			if LINUX=$SCL OUT=$SCO RES=$l "$REPO/scripts/kunit.sh" >"$l/kunit.log" 2>&1; then
-				ku=$(python3 "$REPO/scripts/ktap.py" count "$l/kunit-uml.tap" 2>/dev/null | tail -1)
+				ku=$(python3 "$REPO/scripts/ktap.py" count "$l/kunit-uml.tap" 2>/dev/null | tail -1 | sed "s|^.*: ||")
 				[ -n "$ku" ] || ku=ok
 			else
-				ku="FAIL: $(python3 "$REPO/scripts/ktap.py" count "$l/kunit-uml.tap" 2>/dev/null | tail -1)"; fail=1
+				ku="FAIL: $(python3 "$REPO/scripts/ktap.py" count "$l/kunit-uml.tap" 2>/dev/null | tail -1 | sed "s|^.*: ||")"; fail=1
 			fi
 		fi
 		echo "| $num | $name | $am | $vb | $st | $cp | $w1 | $sp | $ku | $(($(date +%s) - ts)) |" >>"$rep"
