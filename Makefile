@@ -13,12 +13,13 @@ export KUNITCONFIG
 endif
 S := $(REPO)/scripts
 
-.PHONY: all check deps tree refresh kunit vm-test harness-test stress demo bench series series-check mainline version clean distclean ccache-stats help
+.PHONY: all check deps tree refresh kunit vm-test harness-test stress demo controls bench series series-check mainline version clean distclean ccache-stats help
 all: help
 
 help:
 	@echo "make check         deps + tree + harness-test + kunit + vm-test, ends with 'N passed, N failed'"
 	@echo "make demo          seed scenario (mtdchar use-after-free) on the stock and on our kernel"
+	@echo "make controls      stock controls of built-in conversions: their selftests in stock mode on the stock kernel"
 	@echo "make deps          install missing Debian packages (root)"
 	@echo "make tree          build/linux = base + patches/series + overlay (only changed files rewritten)"
 	@echo "make refresh       export commits/overlay edits made in build/linux back to patches/ and the repo"
@@ -71,6 +72,10 @@ stress:
 
 demo:
 	@$(S)/demo.sh
+
+# The conversions' stock controls that need the stock kernel (not part of make check).
+controls:
+	@$(S)/controls.sh
 
 # Benchmark (not part of make check): deps, tree, non-debug VM kernel, one VM boot, report.
 bench:

@@ -9,22 +9,17 @@ set -uo pipefail
 . "$(dirname "$0")/common.sh"
 "$REPO/scripts/deps.sh" || exit 1
 "$REPO/scripts/tree.sh" apply || exit 1
-"$REPO/scripts/tree.sh" stock || exit 1
+stock_img=$("$REPO/scripts/stock-kernel.sh" | tail -1) && [ -f "$stock_img" ] || exit 1
 mkdir -p "$OUT/frag" "$OUT/demo" "$RES"
-# the same VM configuration on both kernels, minus the project-only symbols
-stcfg=$OUT/frag/selftests-noproject.config
-grep -v CDEV_REVOKE "$LINUX/tools/testing/selftests/cdev_revoke/config" >"$stcfg"
 frags=("$REPO/vm/base.config" "$REPO/vm/debug.config" "$REPO/vm/9p-root.config")
-# stock objects live at build/stock/out/vm: same relative layout as build/out/vm -> ccache hits
-ALLOW_MISSING=1 "$REPO/scripts/build-kernel.sh" "$STOCK" "$BUILD/stock/out/vm" vm-stock "${frags[@]}" "$stcfg" || exit 1
 ours_cfg=$LINUX/tools/testing/selftests/cdev_revoke/config
-[ "${FALLBACK:-0}" = 1 ] && ours_cfg=$stcfg
+[ "${FALLBACK:-0}" = 1 ] && ours_cfg=$OUT/frag/selftests-noproject.config
 ALLOW_MISSING=1 "$REPO/scripts/build-kernel.sh" "$LINUX" "$OUT/vm" vm "${frags[@]}" "$ours_cfg" || exit 1
 gcc -O2 -Wall -o "$OUT/demo/cdevtest" "$REPO/scripts/demo-cdevtest.c" -luring || die "cdevtest build failed"
 
 rc=0
 for k in stock ours; do
-	if [ $k = stock ]; then img=$BUILD/stock/out/vm/arch/x86/boot/bzImage; else img=$OUT/vm/arch/x86/boot/bzImage; fi
+	if [ $k = stock ]; then img=$stock_img; else img=$OUT/vm/arch/x86/boot/bzImage; fi
 	info "demo: booting the $k kernel"
 	# the stock kernel may well die of the bug: only our kernel's run decides the exit status
 	VM_TIMEOUT=${VM_TIMEOUT:-600} "$REPO/scripts/vm-run.sh" "$img" demo "$RES/demo-$k-console.log" "$RES/demo-$k" \

@@ -42,6 +42,18 @@
 #define TCR_IOC_CHILD		_IO('R', 4)
 #define TCR_IOC_CHILD_LATE	_IO('R', 5)
 
+/*
+ * The stock control of a conversion (make controls): with CDEV_STOCK=1 in the
+ * environment, a converted driver's test asserts what the driver without its
+ * conversion does instead, on a kernel built without the series.
+ */
+static inline int cdev_stock(void)
+{
+	const char *s = getenv("CDEV_STOCK");
+
+	return s && *s == '1';
+}
+
 static inline long now_ms(void)
 {
 	struct timespec ts;
