@@ -492,6 +492,19 @@ static const struct file_operations tcr_child_fops = {
 };
 
 /*
+ * debugfs "noowner": the devices added next, and the child files made
+ * next, get copies of the tables without ->owner, which cdev_revoke must
+ * refuse in a module.
+ */
+static bool noowner;
+static struct file_operations tcr_fops_noowner, tcr_child_fops_noowner;
+
+static const struct file_operations *tcr_dev_fops(void)
+{
+	return READ_ONCE(noowner) ? &tcr_fops_noowner : &tcr_fops;
+}
+
+/*
  * A child file of @file's device, as its fd.  @late: first wait until the
  * device is being revoked (the kick hook sets td->gone): creating the
  * child must then fail.  Counted either way.
@@ -520,7 +533,10 @@ static long tcr_child_create(struct file *file, struct tcr_dev *td, bool late)
 
 	atomic_inc(&tcr_child_opens);
 	if (optin)
-		fd = cdev_revoke_anon_getfd(file, "tcr-child", &tcr_child_fops,
+		fd = cdev_revoke_anon_getfd(file, "tcr-child",
+					    READ_ONCE(noowner) ?
+					    &tcr_child_fops_noowner :
+					    &tcr_child_fops,
 					    tf, O_RDWR | O_CLOEXEC);
 	else
 		fd = anon_inode_getfd("tcr-child", &tcr_child_fops, tf,
@@ -659,7 +675,7 @@ static int tcr_register_misc(struct device *parent, struct tcr_dev *td)
 	snprintf(td->misc_name, sizeof(td->misc_name), "tcr-misc%u", td->idx);
 	td->misc.minor = MISC_DYNAMIC_MINOR;
 	td->misc.name = td->misc_name;
-	td->misc.fops = &tcr_fops;
+	td->misc.fops = tcr_dev_fops();
 	td->misc.parent = parent;
 	if (optin)
 		td->misc.revoke_info = &tcr_misc_revoke_info;
@@ -689,8 +705,8 @@ static int tcr_register(struct device *parent, struct tcr_dev *td)
 		ret = -ENOMEM;
 		goto err_ida;
 	}
-	td->cdev->ops = &tcr_fops;
-	td->cdev->owner = THIS_MODULE;
+	td->cdev->ops = tcr_dev_fops();
+	td->cdev->owner = td->cdev->ops->owner;
 	if (optin) {
 		ret = cdev_revoke_init(td->cdev, &tcr_revoke_info);
 		if (ret)
@@ -892,6 +908,7 @@ static void tcr_debugfs_init(void)
 	debugfs_create_atomic_t("child_refused", 0444, d, &tcr_child_refused);
 	debugfs_create_atomic_t("child_late", 0444, d, &tcr_child_late);
 	debugfs_create_bool("optin", 0444, d, &optin);
+	debugfs_create_bool("noowner", 0644, d, &noowner);
 	debugfs_create_file_unsafe("platform_add", 0200, d, NULL,
 				   &tcr_plat_add_fops);
 	debugfs_create_file_unsafe("platform_add_misc", 0200, d, NULL,
@@ -904,6 +921,10 @@ static int __init tcr_init(void)
 {
 	int ret;
 
+	tcr_fops_noowner = tcr_fops;
+	tcr_fops_noowner.owner = NULL;
+	tcr_child_fops_noowner = tcr_child_fops;
+	tcr_child_fops_noowner.owner = NULL;
 	ret = alloc_chrdev_region(&tcr_base, 0, TCR_MINORS, TCR_NAME);
 	if (ret)
 		return ret;

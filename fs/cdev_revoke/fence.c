@@ -31,6 +31,7 @@
 
 #include <linux/export.h>
 #include <linux/kobject.h>
+#include <linux/module.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
@@ -60,6 +61,21 @@ bool cdev_revoke_misuse(bool cond, const char *what, dev_t devt)
 		dump_stack();
 	}
 	return true;
+}
+
+/*
+ * A table in a module must name the module in ->owner.  It is the only
+ * reference an open file holds on the module (misc and usbcore swap the
+ * table in; a child file has nothing else), and the core reads the table,
+ * the module's cdev_revoke_info and its lockdep key until the file's last
+ * close, which may come long after revocation and the module's unload.
+ */
+bool cdev_revoke_ownerless(const struct file_operations *fops, dev_t devt)
+{
+	return cdev_revoke_misuse(!fops->owner &&
+				  is_module_address((unsigned long)fops),
+				  "a file_operations table in a module needs .owner",
+				  devt);
 }
 
 /* The number of running sections; exact once new ones are refused. */
@@ -121,6 +137,9 @@ int __cdev_revoke_init(struct cdev *cdev, const struct cdev_revoke_info *info,
 			       "opt in once, after cdev_init() and before cdev_add()",
 			       cdev->dev))
 		return -EBUSY;
+	/* A cdev's files pin cdev->owner too. */
+	if (!cdev->owner && cdev_revoke_ownerless(cdev->ops, cdev->dev))
+		return -EINVAL;
 
 	rv = cdev_revoke_new(cdev->ops, info, subclass, name, key);
 	if (!rv)
@@ -148,7 +167,8 @@ EXPORT_SYMBOL_GPL(__cdev_revoke_init);
  * else is as for cdev_revoke_init().
  *
  * Context: Process context.
- * Return: the state, which holds the caller's reference, or %NULL.
+ * Return: the state, which holds the caller's reference, or an ERR_PTR():
+ * -ENOMEM, or -EINVAL if @fops is in a module and has no ->owner.
  */
 struct cdev_revoke *cdev_revoke_alloc(const struct file_operations *fops,
 				      const struct cdev_revoke_info *info,
@@ -157,10 +177,12 @@ struct cdev_revoke *cdev_revoke_alloc(const struct file_operations *fops,
 {
 	struct cdev_revoke *rv;
 
+	if (cdev_revoke_ownerless(fops, devt))
+		return ERR_PTR(-EINVAL);
 	rv = cdev_revoke_new(fops, info, 0, name,
 			     (struct lock_class_key *)&info->key);
 	if (!rv)
-		return NULL;
+		return ERR_PTR(-ENOMEM);
 	rv->devt = devt;
 	rv->kick = kick;
 	rv->kick_arg = arg;

@@ -740,7 +740,8 @@ void cdev_revoke_free_children(struct cdev_revoke *rv)
  *
  * Context: Process context, from inside an operation of @parent.
  * Return: the file, or an ERR_PTR(): the device's error if it is being
- * revoked, -EINVAL if @parent is not a file of a revocable device.
+ * revoked, -EINVAL if @parent is not a file of a revocable device or if
+ * @fops is in a module and has no ->owner.
  */
 struct file *cdev_revoke_anon_getfile(struct file *parent, const char *name,
 				      const struct file_operations *fops,
@@ -755,6 +756,8 @@ struct file *cdev_revoke_anon_getfile(struct file *parent, const char *name,
 	if (WARN_ON_ONCE(!cdev_revoke_is_shim(parent)))
 		return ERR_PTR(-EINVAL);
 	rv = file_rv(parent);
+	if (cdev_revoke_ownerless(fops, cdev_revoke_devt(rv)))
+		return ERR_PTR(-EINVAL);
 	if (!cdev_revoke_enter(rv))
 		return ERR_PTR(rv->error);
 

@@ -338,6 +338,7 @@ static __always_inline s64 cdev_revoke_done(struct cdev_revoke *rv, s64 ret,
 
 /* fence.c */
 bool cdev_revoke_misuse(bool cond, const char *what, dev_t devt);
+bool cdev_revoke_ownerless(const struct file_operations *fops, dev_t devt);
 long cdev_revoke_users(struct cdev_revoke *rv);
 void cdev_revoke_get(struct cdev_revoke *rv);
 

@@ -11,7 +11,9 @@
  *    mm does, after it none does (the mappings SIGBUS);
  *  - child files (cdev_revoke_anon_getfd() in an ioctl): handed to another
  *    process over a UNIX socket, they outlive the device's file and are
- *    detached by the revocation like it.
+ *    detached by the revocation like it;
+ *  - tables without .owner in a module: refused for the device and for
+ *    child files.
  *
  * Environment: TCR_KO=path of test_cdev_revoke.ko (loaded if needed).
  */
@@ -96,6 +98,7 @@ FIXTURE_SETUP(tcr)
 
 FIXTURE_TEARDOWN(tcr)
 {
+	write_str(DBG "noowner", "0");
 	if (self->devdir[0] && access(self->devdir, F_OK) == 0)
 		tcr_platform_del(self->id);
 	/* no method of a revoked file reached the driver in this test */
@@ -783,6 +786,46 @@ TEST_F(tcr, child_refused_once_revoking)
 	EXPECT_EQ(1, tcr_counter("releases") - rels);
 	EXPECT_EQ(0, close(l.fd));
 	EXPECT_EQ(0, tcr_bind(self));
+}
+
+/*
+ * A module's table without .owner is refused: cdev_revoke_init() and
+ * misc_register() fail with EINVAL, so the device does not probe, and a
+ * child file of such a table is not made.  Nothing else would pin the
+ * module while the file is open, and the core reads the table, the
+ * driver's cdev_revoke_info and its lockdep key at the file's last close.
+ */
+TEST_F(tcr, ownerless_table_refused)
+{
+	long refused = tcr_counter("child_refused");
+	char devdir[128], drv[160], node[300];
+	int id = self->id + 20, fd, cfd;
+
+	fd = open(self->node, O_RDWR);
+	ASSERT_LE(0, fd);
+	snprintf(devdir, sizeof(devdir), TCR_PLAT_DEVS "%d", id);
+	snprintf(drv, sizeof(drv), "%s/driver", devdir);
+	if (access(devdir, F_OK) == 0)
+		ASSERT_EQ(0, tcr_platform_del(id));
+	ASSERT_EQ(0, write_str(DBG "noowner", "1"));
+	/* the device is added, its probe (synchronous) fails */
+	ASSERT_EQ(0, tcr_platform_add(id, variant->misc));
+	EXPECT_NE(0, access(drv, F_OK)) TH_LOG("bound without .owner");
+	EXPECT_NE(0, tcr_find_node(devdir, node, sizeof(node)))
+		TH_LOG("a node without .owner: %s", node);
+	cfd = ioctl(fd, TCR_IOC_CHILD);
+	EXPECT_EQ(-1, cfd) TH_LOG("a child file without .owner: fd %d", cfd);
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(1, tcr_counter("child_refused") - refused);
+	if (cfd >= 0)
+		close(cfd);
+	ASSERT_EQ(0, write_str(DBG "noowner", "0"));
+	EXPECT_EQ(0, tcr_platform_del(id));
+	/* the tables with .owner work as before */
+	cfd = ioctl(fd, TCR_IOC_CHILD);
+	EXPECT_LE(0, cfd);
+	EXPECT_EQ(0, close(cfd));
+	EXPECT_EQ(0, close(fd));
 }
 
 TEST_HARNESS_MAIN
