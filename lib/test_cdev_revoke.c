@@ -466,38 +466,52 @@ static int tcr_fasync(int fd, struct file *file, int on)
 	return fasync_helper(fd, file, on, &td->fasync);
 }
 
+/*
+ * The methods of the device's files and of child files (read, poll and
+ * ioctl as the device's files; no open), each in a table with ->owner and
+ * in one without: debugfs "noowner" makes the devices added next, and the
+ * child files made next, use the latter, which cdev_revoke must refuse in
+ * a module.
+ */
+#define TCR_FOPS_METHODS				\
+	.open		= tcr_open,			\
+	.release	= tcr_release,			\
+	.read_iter	= tcr_read_iter,		\
+	.write_iter	= tcr_write_iter,		\
+	.poll		= tcr_poll,			\
+	.unlocked_ioctl	= tcr_ioctl,			\
+	.compat_ioctl	= tcr_compat_ioctl,		\
+	.mmap		= tcr_mmap,			\
+	.uring_cmd	= tcr_uring_cmd,		\
+	.fasync		= tcr_fasync,			\
+	.llseek		= noop_llseek
+
+#define TCR_CHILD_FOPS_METHODS				\
+	.release	= tcr_release,			\
+	.read_iter	= tcr_read_iter,		\
+	.poll		= tcr_poll,			\
+	.unlocked_ioctl	= tcr_ioctl,			\
+	.llseek		= noop_llseek
+
 static const struct file_operations tcr_fops = {
 	.owner		= THIS_MODULE,
-	.open		= tcr_open,
-	.release	= tcr_release,
-	.read_iter	= tcr_read_iter,
-	.write_iter	= tcr_write_iter,
-	.poll		= tcr_poll,
-	.unlocked_ioctl	= tcr_ioctl,
-	.compat_ioctl	= tcr_compat_ioctl,
-	.mmap		= tcr_mmap,
-	.uring_cmd	= tcr_uring_cmd,
-	.fasync		= tcr_fasync,
-	.llseek		= noop_llseek,
+	TCR_FOPS_METHODS,
 };
 
-/* Child files: read, poll and ioctl as the device's files; no open. */
+static const struct file_operations tcr_fops_noowner = {
+	TCR_FOPS_METHODS,
+};
+
 static const struct file_operations tcr_child_fops = {
 	.owner		= THIS_MODULE,
-	.release	= tcr_release,
-	.read_iter	= tcr_read_iter,
-	.poll		= tcr_poll,
-	.unlocked_ioctl	= tcr_ioctl,
-	.llseek		= noop_llseek,
+	TCR_CHILD_FOPS_METHODS,
 };
 
-/*
- * debugfs "noowner": the devices added next, and the child files made
- * next, get copies of the tables without ->owner, which cdev_revoke must
- * refuse in a module.
- */
+static const struct file_operations tcr_child_fops_noowner = {
+	TCR_CHILD_FOPS_METHODS,
+};
+
 static bool noowner;
-static struct file_operations tcr_fops_noowner, tcr_child_fops_noowner;
 
 static const struct file_operations *tcr_dev_fops(void)
 {
@@ -921,10 +935,6 @@ static int __init tcr_init(void)
 {
 	int ret;
 
-	tcr_fops_noowner = tcr_fops;
-	tcr_fops_noowner.owner = NULL;
-	tcr_child_fops_noowner = tcr_child_fops;
-	tcr_child_fops_noowner.owner = NULL;
 	ret = alloc_chrdev_region(&tcr_base, 0, TCR_MINORS, TCR_NAME);
 	if (ret)
 		return ret;
