@@ -6,6 +6,7 @@
 #   build/results/vm/selftests.tap kselftest TAP written by the guest
 #   build/results/vm/kmemleak.txt  kmemleak report after two explicit scans
 #   build/results/vm-control.tap   the optin=0 control (scripts/control-check.sh): KTAP, 1 case
+#   build/out/i2c-stock/i2c-dev.ko the stock i2c-dev module of revoke_i2c's control (scripts/stock-module.sh)
 #   build/results/vm-lockdep.tap   the lockdep cases, one boot each (scripts/lockdep-check.sh)
 # env: FALLBACK=1 replaces the project-only KUnit symbol by CONFIG_LIST_KUNIT_TEST (harness testing)
 set -uo pipefail
@@ -33,6 +34,8 @@ if [ $brc = 3 ]; then
 elif [ $brc != 0 ]; then
 	exit 1
 fi
+
+"$REPO/scripts/stock-module.sh" "$B" drivers/i2c/i2c-dev.c "$OUT/i2c-stock" || rc=1
 
 info "building selftests (tools/testing/selftests/cdev_revoke -> $ST)"
 mkdir -p "$ST"
