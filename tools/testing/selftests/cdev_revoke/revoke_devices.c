@@ -59,34 +59,6 @@ static bool optin(void)
 	return c == 'Y';
 }
 
-static char *edu_address(void)
-{
-	static char addr[256];
-	struct dirent *de;
-	DIR *d = opendir("/sys/bus/pci/devices");
-	char path[400];
-
-	if (!d)
-		return NULL;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vendor",
-			 de->d_name);
-		if (read_long(path) != 0x1234)
-			continue;
-		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/device",
-			 de->d_name);
-		if (read_long(path) != 0x11e8)
-			continue;
-		snprintf(addr, sizeof(addr), "%s", de->d_name);
-		closedir(d);
-		return addr;
-	}
-	closedir(d);
-	return NULL;
-}
-
 FIXTURE(dev) {
 	char name[256];		/* sysfs device name */
 	char devdir[320];
@@ -1145,49 +1117,10 @@ TEST_F_TIMEOUT(dev, stress_unbind_bind, 4 * 3600)
  * file: lockdep reports a lock order inside pciehp at the first unplug
  * (scripts/splat-known) and is off from then on.
  */
-static int hotplug_request(struct __test_metadata *_metadata, const char *op)
-{
-	const char *dir = getenv("TCR_HOTPLUG");
-	char path[400], tmp[400], want[64], buf[256];
-	static int seq;
-	int fd, i;
-	ssize_t n;
-
-	snprintf(want, sizeof(want), "%d-%d", getpid(), ++seq);
-	snprintf(tmp, sizeof(tmp), "%.300s/hotplug-req.tmp", dir);
-	snprintf(path, sizeof(path), "%.300s/hotplug-req", dir);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (fd < 0)
-		return -errno;
-	n = dprintf(fd, "%s %s\n", want, op);
-	close(fd);
-	if (n < 0 || rename(tmp, path))
-		return -EIO;
-	snprintf(path, sizeof(path), "%.300s/hotplug-ack", dir);
-	for (i = 0; i < 1200; i++) {		/* 120 s */
-		fd = open(path, O_RDONLY);
-		if (fd >= 0) {
-			n = read(fd, buf, sizeof(buf) - 1);
-			close(fd);
-			buf[n > 0 ? n : 0] = 0;
-			if (!strncmp(buf, want, strlen(want)) &&
-			    buf[strlen(want)] == ' ') {
-				if (!strncmp(buf + strlen(want) + 1, "ok", 2))
-					return 0;
-				TH_LOG("hot-plug %s: %s", op, buf);
-				return -EIO;
-			}
-		}
-		usleep(100000);
-	}
-	TH_LOG("hot-plug %s: no answer from the host in 120 s", op);
-	return -ETIMEDOUT;
-}
-
 static int remove_hotplug(struct __test_metadata *_metadata,
 			  struct _test_data_dev *self)
 {
-	int ret = hotplug_request(_metadata, "del");
+	int ret = tcr_hotplug("del");
 
 	/* DEVICE_DELETED: the guest has removed it and powered the slot off */
 	if (!ret && access(self->devdir, F_OK) == 0) {
@@ -1208,7 +1141,7 @@ TEST_F_TIMEOUT(dev, pcie_hot_unplug, 900)
 		SKIP(return, "no host helper for device_del/device_add (TCR_HOTPLUG)");
 	for (cycle = 0; cycle < 3; cycle++) {
 		check_revoke(_metadata, self, remove_hotplug);
-		ASSERT_EQ(0, hotplug_request(_metadata, "add"));
+		ASSERT_EQ(0, tcr_hotplug("add"));
 		/* pciehp enumerates the slot, the driver binds: a new node */
 		for (i = 0; i < 60; i++)
 			if (!tcr_wait_node(self->devdir, self->node, sizeof(self->node)))

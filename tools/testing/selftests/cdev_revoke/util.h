@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,10 +187,130 @@ static inline int tcr_platform_del(int id)
 	return write_str(DBG "platform_del", buf);
 }
 
+/* The sysfs name of QEMU's edu PCI device (1234:11e8), or NULL. */
+static inline char *edu_address(void)
+{
+	static char addr[256];
+	struct dirent *de;
+	DIR *d = opendir("/sys/bus/pci/devices");
+	char path[400];
+
+	if (!d)
+		return NULL;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vendor",
+			 de->d_name);
+		if (read_long(path) != 0x1234)
+			continue;
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/device",
+			 de->d_name);
+		if (read_long(path) != 0x11e8)
+			continue;
+		snprintf(addr, sizeof(addr), "%s", de->d_name);
+		closedir(d);
+		return addr;
+	}
+	closedir(d);
+	return NULL;
+}
+
+/*
+ * PCIe hot-plug of the edu device behind the q35 root port: the host
+ * (scripts/qmp-hotplug.py) does device_del (@op "del", answered once QEMU
+ * reports DEVICE_DELETED) or device_add (@op "add") when asked through the
+ * results share ($TCR_HOTPLUG/hotplug-req, answered in hotplug-ack): 0 or
+ * -errno.
+ */
+static inline int tcr_hotplug(const char *op)
+{
+	const char *dir = getenv("TCR_HOTPLUG");
+	char path[400], tmp[400], want[64], buf[256];
+	static int seq;
+	int fd, i;
+	ssize_t n;
+
+	snprintf(want, sizeof(want), "%d-%d", getpid(), ++seq);
+	snprintf(tmp, sizeof(tmp), "%.300s/hotplug-req.tmp", dir);
+	snprintf(path, sizeof(path), "%.300s/hotplug-req", dir);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0)
+		return -errno;
+	n = dprintf(fd, "%s %s\n", want, op);
+	close(fd);
+	if (n < 0 || rename(tmp, path))
+		return -EIO;
+	snprintf(path, sizeof(path), "%.300s/hotplug-ack", dir);
+	for (i = 0; i < 1200; i++) {		/* 120 s */
+		fd = open(path, O_RDONLY);
+		if (fd >= 0) {
+			n = read(fd, buf, sizeof(buf) - 1);
+			close(fd);
+			buf[n > 0 ? n : 0] = 0;
+			if (!strncmp(buf, want, strlen(want)) &&
+			    buf[strlen(want)] == ' ') {
+				if (!strncmp(buf + strlen(want) + 1, "ok", 2))
+					return 0;
+				ksft_print_msg("hot-plug %s: %s\n", op, buf);
+				return -EIO;
+			}
+		}
+		usleep(100000);
+	}
+	ksft_print_msg("hot-plug %s: no answer from the host in 120 s\n", op);
+	return -ETIMEDOUT;
+}
+
+/* Load the module in the file @ko: 0 or -errno (-EEXIST if loaded). */
+static inline int tcr_insmod(const char *ko)
+{
+	int fd, ret;
+
+	fd = open(ko, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = syscall(SYS_finit_module, fd, "", 0);
+	close(fd);
+	return ret ? -errno : 0;
+}
+
+/* Unload the module @name: 0 or -errno (-ENOENT if not loaded). */
+static inline int tcr_rmmod(const char *name)
+{
+	return syscall(SYS_delete_module, name, O_NONBLOCK) ? -errno : 0;
+}
+
+/*
+ * Load a word of a mapping: 0 and the word in *@val, or -1 if the load
+ * raised SIGBUS.
+ */
+static sigjmp_buf tcr_touch_jmp;
+
+static inline void tcr_touch_sigbus(int sig)
+{
+	siglongjmp(tcr_touch_jmp, 1);
+}
+
+static inline int tcr_touch(const __u32 *p, __u32 *val)
+{
+	struct sigaction sa = { .sa_handler = tcr_touch_sigbus }, old;
+	int ret = 0;
+
+	sigaction(SIGBUS, &sa, &old);
+	if (!sigsetjmp(tcr_touch_jmp, 1))
+		*val = tcr_load(*p);
+	else
+		ret = -1;
+	sigaction(SIGBUS, &old, NULL);
+	return ret;
+}
+
 /* A thread that sleeps in the driver one way (@kind), for the revoke cases. */
 struct tcr_waiter {
 	int fd;
 	int kind;
+	size_t len;	/* of a TCR_W_READ; 0: 8 bytes */
 	int ret;
 	int err;
 	short revents;
@@ -203,11 +325,12 @@ static inline void *tcr_waiter_fn(void *arg)
 	struct epoll_event ev = { .events = EPOLLIN };
 	__u32 ms = 60000;
 	char buf[8];
+	size_t len = w->len ? w->len : sizeof(buf);
 	int ep;
 
 	switch (w->kind) {
 	case TCR_W_READ:
-		w->ret = read(w->fd, buf, sizeof(buf));
+		w->ret = read(w->fd, buf, len);
 		break;
 	case TCR_W_SLEEP:
 		w->ret = ioctl(w->fd, TCR_IOC_SLEEP, &ms);
