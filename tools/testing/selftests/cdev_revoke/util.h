@@ -123,6 +123,29 @@ static inline int tcr_load_module(void)
 }
 
 /*
+ * Load the module at @rel, a path relative to the directory of $TCR_KO (the
+ * kernel build's lib/), with @params: 0 (also if it is loaded already) or
+ * -errno.
+ */
+static inline int tcr_load_module_at(const char *rel, const char *params)
+{
+	const char *ko = getenv("TCR_KO");
+	const char *slash = ko ? strrchr(ko, '/') : NULL;
+	char path[512];
+	int fd, ret;
+
+	if (!slash)
+		return -ENOENT;
+	snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - ko), ko, rel);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = syscall(SYS_finit_module, fd, params, 0);
+	close(fd);
+	return ret && errno != EEXIST ? -errno : 0;
+}
+
+/*
  * The /dev node of the test driver's device bound at sysfs @devdir, a
  * cdev (class test_cdev_revoke, /dev/tcrN) or a misc device (class misc,
  * /dev/tcr-miscN): 0, or -1 if it has none (not bound).
