@@ -120,16 +120,23 @@ static int find_uio(struct _test_data_uio *self)
 /* Bind the edu to uio_pci_generic (whatever had it before): 0 or -1. */
 static int bind_uio(struct _test_data_uio *self)
 {
-	char path[400];
+	char path[400], unbind[400];
 	int i;
 
-	snprintf(path, sizeof(path), "%s/driver/unbind", self->devdir);
-	write_str(path, self->addr);
+	snprintf(unbind, sizeof(unbind), "%s/driver/unbind", self->devdir);
 	snprintf(path, sizeof(path), "%s/driver_override", self->devdir);
 	if (write_str(path, "uio_pci_generic"))
 		return -1;
-	write_str("/sys/bus/pci/drivers_probe", self->addr);
+	/*
+	 * A device just plugged in may still be probed by another driver
+	 * (test_cdev_revoke binds the edu) after the first unbind: unbind
+	 * and probe again every half second.
+	 */
 	for (i = 0; i < 500; i++) {
+		if (!(i % 50)) {
+			write_str(unbind, self->addr);
+			write_str("/sys/bus/pci/drivers_probe", self->addr);
+		}
 		if (!find_uio(self))
 			return 0;
 		usleep(10000);
