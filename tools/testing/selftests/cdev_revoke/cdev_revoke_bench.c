@@ -16,13 +16,19 @@
  *           workqueue, with 0 or 1 open file each.
  *  memory:  /proc/slabinfo deltas over 1000 devices and 1000 open files,
  *           cdev_revoke minus raw.
+ *  gpio:    (-G, alone) GPIO_V2_LINE_GET_VALUES_IOCTL on a line request of
+ *           a gpio-sim chip and GPIO_V2_GET_LINEINFO_IOCTL on the chip,
+ *           interleaved with the raw device's no-op ioctl as the floor of a
+ *           system call; scripts/bench-gpio.sh runs it in boots that
+ *           alternate a kernel with stock gpiolib and ours.
  *
  * Usage: cdev_revoke_bench [-o out.json] [-d ms] [-r reps] [-R revoke_reps]
- *        [-q]   (-q: a quick run, for testing the program)
+ *        [-q] [-G]   (-q: a quick run, for testing the program)
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/gpio.h>
 #include <liburing.h>
 #include <poll.h>
 #include <pthread.h>
@@ -34,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -61,11 +68,14 @@ static const char *const mechs[] = {
 enum workload {
 	W_PREAD, W_IOCTL, W_POLL, W_URING, W_URING_NONOWAIT, W_URING_ASYNC,
 	NWORK,
+	/* -G only: on gpiolib's files, not on the module's devices */
+	W_GPIO_GET = NWORK, W_GPIO_INFO,
+	NWORK_ALL,
 };
 
-static const char *const wnames[NWORK] = {
+static const char *const wnames[NWORK_ALL] = {
 	"pread1", "ioctl", "poll", "uring_read", "uring_read_no_nowait",
-	"uring_read_async",
+	"uring_read_async", "gpio_get_values", "gpio_lineinfo",
 };
 
 static unsigned int major_nr, first_minor, pool_first;
@@ -260,7 +270,7 @@ static void *worker_fn(void *arg)
 {
 	struct worker *w = arg;
 	struct io_uring ring;
-	bool uring = w->w >= W_URING;
+	bool uring = w->w >= W_URING && w->w <= W_URING_ASYNC;
 	char buf[URING_BATCH];
 	uint64_t t0, t, tb;
 	int i;
@@ -289,6 +299,24 @@ static void *worker_fn(void *arg)
 
 				w->errors += poll(&p, 1, 1000) != 1 ||
 					     p.revents != POLLIN;
+			}
+			w->ops += 64;
+			break;
+		case W_GPIO_GET:
+			for (i = 0; i < 64; i++) {
+				struct gpio_v2_line_values v = { .mask = 0xff };
+
+				w->errors += ioctl(w->fd, GPIO_V2_LINE_GET_VALUES_IOCTL,
+						   &v) != 0;
+			}
+			w->ops += 64;
+			break;
+		case W_GPIO_INFO:
+			for (i = 0; i < 64; i++) {
+				struct gpio_v2_line_info li = { .offset = i % 8 };
+
+				w->errors += ioctl(w->fd, GPIO_V2_GET_LINEINFO_IOCTL,
+						   &li) != 0;
 			}
 			w->ops += 64;
 			break;
@@ -655,6 +683,119 @@ static void bench_memory(int reps, int nfiles)
 }
 
 /* CPUs the percpu allocator provides for ("0-1", "0", "0-3,5") */
+/* ---- gpiolib (-G) ---- */
+
+#define GPIO_CFS	"/sys/kernel/config"
+#define GPIO_SIM	GPIO_CFS "/gpio-sim/cdev_revoke_bench"
+#define GPIO_LINES	8
+
+static void write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY);
+
+	if (fd < 0 || write(fd, s, strlen(s)) != (ssize_t)strlen(s))
+		die("%s: %s", path, strerror(errno));
+	close(fd);
+}
+
+/*
+ * A gpio-sim chip of 8 lines (configfs) and a v2 request of all of them as
+ * inputs: the chip's fd in *@chip, the request's returned.
+ */
+static int gpio_setup(int *chip)
+{
+	struct gpio_v2_line_request req;
+	char name[64] = "", path[96];
+	unsigned int i;
+	ssize_t n;
+	int fd;
+
+	if (access(GPIO_CFS "/gpio-sim", F_OK) &&
+	    mount("none", GPIO_CFS, "configfs", 0, NULL))
+		die("mount configfs: %s", strerror(errno));
+	if ((mkdir(GPIO_SIM, 0755) && errno != EEXIST) ||
+	    (mkdir(GPIO_SIM "/bank0", 0755) && errno != EEXIST))
+		die("mkdir " GPIO_SIM ": %s", strerror(errno));
+	write_file(GPIO_SIM "/bank0/num_lines", "8");
+	write_file(GPIO_SIM "/live", "1");
+	fd = open(GPIO_SIM "/bank0/chip_name", O_RDONLY);
+	n = fd < 0 ? -1 : read(fd, name, sizeof(name) - 1);
+	if (n <= 0)
+		die("gpio-sim chip_name: %s", strerror(errno));
+	close(fd);
+	name[strcspn(name, "\n")] = '\0';
+	snprintf(path, sizeof(path), "/dev/%s", name);
+	for (i = 0; i < 500 && access(path, F_OK); i++)
+		usleep(10000);
+	*chip = open(path, O_RDWR);
+	if (*chip < 0)
+		die("open %s: %s", path, strerror(errno));
+	memset(&req, 0, sizeof(req));
+	for (i = 0; i < GPIO_LINES; i++)
+		req.offsets[i] = i;
+	req.num_lines = GPIO_LINES;
+	req.config.flags = GPIO_V2_LINE_FLAG_INPUT;
+	snprintf(req.consumer, sizeof(req.consumer), "cdev_revoke_bench");
+	if (ioctl(*chip, GPIO_V2_GET_LINE_IOCTL, &req))
+		die("GPIO_V2_GET_LINE_IOCTL: %s", strerror(errno));
+	return req.fd;
+}
+
+/* ns per operation of @wl on @fd in this thread: the median batch. */
+static double run_fd(int fd, enum workload wl, uint64_t dur_ns)
+{
+	pthread_barrier_t bar;
+	struct worker w;
+
+	memset(&w, 0, sizeof(w));
+	pthread_barrier_init(&bar, NULL, 1);
+	w.fd = fd;
+	w.w = wl;
+	w.dur_ns = dur_ns;
+	w.bar = &bar;
+	w.lat = malloc(MAX_BATCHES * sizeof(*w.lat));
+	if (!w.lat)
+		die("out of memory");
+	worker_fn(&w);
+	free(w.lat);
+	pthread_barrier_destroy(&bar);
+	if (w.errors)
+		die("%s: %ld operations failed", wnames[wl], w.errors);
+	return w.batch_ns;
+}
+
+/*
+ * Interleaved repetitions of GET_VALUES on the request, LINEINFO on the
+ * chip and the raw device's no-op ioctl, the order rotated every time.
+ */
+static void bench_gpio(int reps, uint64_t dur_ns)
+{
+	static const enum workload wl[] = { W_GPIO_GET, W_GPIO_INFO, W_IOCTL };
+	int chip, req = gpio_setup(&chip), raw = op_open(0, 1);
+	int fds[] = { req, chip, raw };
+	int rep, i, k;
+
+	for (i = 0; i < 3; i++)
+		run_fd(fds[i], wl[i], dur_ns / 4);
+	for (rep = 0; rep < reps; rep++) {
+		for (i = 0; i < 3; i++) {
+			k = (i + rep) % 3;
+			rec_begin("gpio");
+			jstr("workload", k == 2 ? "raw_ioctl" : wnames[wl[k]]);
+			jint("rep", rep);
+			jdbl("ns_per_op", run_fd(fds[k], wl[k], dur_ns));
+			rec_end();
+		}
+	}
+	close(raw);
+	close(req);
+	close(chip);
+	write_file(GPIO_SIM "/live", "0");
+	rmdir(GPIO_SIM "/bank0");
+	rmdir(GPIO_SIM);
+	fprintf(stderr, "gpio: done\n");
+}
+
 static int possible_cpus(void)
 {
 	FILE *f = fopen("/sys/devices/system/cpu/possible", "r");
@@ -682,9 +823,10 @@ int main(int argc, char **argv)
 	const char *path = NULL;
 	struct utsname u;
 	bool quick = false, busy = false, revoke_only = false, mem_only = false;
+	bool gpio_only = false;
 	char res[256];
 
-	while ((opt = getopt(argc, argv, "o:d:r:R:qbxm:M")) != -1) {
+	while ((opt = getopt(argc, argv, "o:d:r:R:qbxm:MG")) != -1) {
 		switch (opt) {
 		case 'o':
 			path = optarg;
@@ -713,12 +855,16 @@ int main(int argc, char **argv)
 		case 'M':
 			mem_only = true;
 			break;
+		case 'G':
+			gpio_only = true;
+			break;
 		default:
 			die("usage: %s [-o out.json] [-d ms] [-r reps] [-R rreps] [-q] [opts]\n"
 			    "  -b: keep the last CPU busy in userspace during the revocations\n"
 			    "  -x: only the revocations of one device\n"
 			    "  -m: open files of the memory measurement (default %d)\n"
-			    "  -M: only the memory measurement",
+			    "  -M: only the memory measurement\n"
+			    "  -G: only gpiolib's ioctls (a gpio-sim chip)",
 			    argv[0], MEM_FILES);
 		}
 	}
@@ -755,14 +901,18 @@ int main(int argc, char **argv)
 	jint("revoke_reps", rreps);
 	jint("uring_batch", URING_BATCH);
 	jint("busy_cpu", busy);
-	if (!revoke_only && !mem_only)
-		bench_ops(reps, dur_ns);
-	if (!mem_only)
-		bench_revoke(rreps, quick, busy);
-	if (!revoke_only && !mem_only)
-		bench_mass(quick ? 1 : 3, quick ? 100 : MASS_DEVICES);
-	if (!revoke_only)
-		bench_memory(quick ? 1 : 5, mem_files);
+	if (gpio_only) {
+		bench_gpio(reps, dur_ns);
+	} else {
+		if (!revoke_only && !mem_only)
+			bench_ops(reps, dur_ns);
+		if (!mem_only)
+			bench_revoke(rreps, quick, busy);
+		if (!revoke_only && !mem_only)
+			bench_mass(quick ? 1 : 3, quick ? 100 : MASS_DEVICES);
+		if (!revoke_only)
+			bench_memory(quick ? 1 : 5, mem_files);
+	}
 	fprintf(out, "\n ]\n}\n");
 	if (path)
 		fclose(out);

@@ -289,63 +289,8 @@ static int wait_line_used(int chip, unsigned int offset, long ms)
 	return -1;
 }
 
-/* A thread asleep in read() or poll() of a file */
-enum { W_READ, W_POLL, W_EPOLL };
-
-struct waiter {
-	pthread_t th;
-	int fd, kind;
-	ssize_t ret;
-	int err;
-	short revents;
-	int done;
-};
-
-static void *waiter_fn(void *arg)
-{
-	struct waiter *w = arg;
-	struct pollfd pfd = { .fd = w->fd, .events = POLLIN };
-	struct epoll_event ev = { .events = EPOLLIN };
-	char buf[sizeof(struct gpio_v2_line_info_changed) * 2];
-	int ep;
-
-	switch (w->kind) {
-	case W_READ:
-		w->ret = read(w->fd, buf, sizeof(buf));
-		break;
-	case W_POLL:
-		w->ret = poll(&pfd, 1, 60000);
-		w->revents = pfd.revents;
-		break;
-	case W_EPOLL:
-		ep = epoll_create1(0);
-		epoll_ctl(ep, EPOLL_CTL_ADD, w->fd, &ev);
-		w->ret = epoll_wait(ep, &ev, 1, 60000);
-		w->revents = ev.events;
-		close(ep);
-		break;
-	}
-	w->err = errno;
-	tcr_store(w->done, 1);
-	return NULL;
-}
-
-static void waiter_start(struct waiter *w, int fd, int kind)
-{
-	memset(w, 0, sizeof(*w));
-	w->fd = fd;
-	w->kind = kind;
-	pthread_create(&w->th, NULL, waiter_fn, w);
-}
-
-static int waiter_wait(struct waiter *w, long ms)
-{
-	long end = now_ms() + ms;
-
-	while (!tcr_load(w->done) && now_ms() < end)
-		usleep(5000);
-	return tcr_load(w->done);
-}
+/* what a waiter's read() asks for: room for two records of any kind */
+#define READ_LEN	(2 * sizeof(struct gpio_v2_line_info_changed))
 
 /* /dev/kmsg from its end: a record that contains @needle since then? */
 static int kmsg_open(void)
@@ -419,9 +364,9 @@ static void reader_across_removal(struct __test_metadata *_metadata,
 				  struct sim *s, int fd, const char *what)
 {
 	struct remover r;
-	struct waiter w;
+	struct tcr_waiter w;
 
-	waiter_start(&w, fd, W_READ);
+	tcr_waiter_start(&w, fd, TCR_W_READ, READ_LEN);
 	usleep(200000);
 	ASSERT_EQ(0, tcr_load(w.done)) TH_LOG("%s: read returned early: %zd", what, w.ret);
 	remove_start(s, &r);
@@ -431,7 +376,7 @@ static void reader_across_removal(struct __test_metadata *_metadata,
 		TH_LOG("stock: %s: removal and reader still asleep after %d ms",
 		       what, HANG_MS);
 		pthread_kill(w.th, SIGUSR1);
-		ASSERT_EQ(1, waiter_wait(&w, 5000));
+		ASSERT_EQ(1, tcr_waiter_wait(&w, 5000));
 		EXPECT_EQ(-1, w.ret);
 		EXPECT_EQ(EINTR, w.err);
 		ASSERT_EQ(1, remove_wait(&r, 60000));
@@ -440,7 +385,7 @@ static void reader_across_removal(struct __test_metadata *_metadata,
 		TH_LOG("(the reader was signalled at %d ms)", HANG_MS);
 	} else {
 		ASSERT_EQ(1, remove_wait(&r, REMOVE_MS)) TH_LOG("%s: removal hangs", what);
-		ASSERT_EQ(1, waiter_wait(&w, 2000));
+		ASSERT_EQ(1, tcr_waiter_wait(&w, 2000));
 		EXPECT_EQ(-1, w.ret);
 		EXPECT_EQ(ENODEV, w.err) TH_LOG("%s: read: %s", what, strerror(w.err));
 		TH_LOG("%s: removal returned after %ld ms; read: %zd %s",
@@ -486,7 +431,7 @@ TEST_F_TIMEOUT(gpio, lineinfo_read_across_removal, 180)
 TEST_F_TIMEOUT(gpio, pollers_woken_by_removal, 180)
 {
 	int fds[3], i, k, n = 0;
-	struct waiter w[6];
+	struct tcr_waiter w[6];
 	struct remover r;
 
 	fds[0] = req_v2(self->chip, 1);
@@ -497,14 +442,15 @@ TEST_F_TIMEOUT(gpio, pollers_woken_by_removal, 180)
 	ASSERT_EQ(0, watch_line(self->chip, 2));
 	for (i = 0; i < 3; i++)
 		for (k = 0; k < 2; k++)
-			waiter_start(&w[n++], fds[i], k ? W_EPOLL : W_POLL);
+			tcr_waiter_start(&w[n++], fds[i],
+					 k ? TCR_W_EPOLL : TCR_W_POLL, 0);
 	usleep(200000);
 	for (i = 0; i < n; i++)
 		ASSERT_EQ(0, tcr_load(w[i].done));
 	remove_start(&self->s, &r);
 	ASSERT_EQ(1, remove_wait(&r, REMOVE_MS)) TH_LOG("removal hangs");
 	for (i = 0; i < n; i++) {
-		ASSERT_EQ(1, waiter_wait(&w[i], 2000)) TH_LOG("waiter %d asleep", i);
+		ASSERT_EQ(1, tcr_waiter_wait(&w[i], 2000)) TH_LOG("waiter %d asleep", i);
 		EXPECT_EQ(1, w[i].ret);
 		EXPECT_EQ(REVOKED_POLL, w[i].revents & REVOKED_POLL)
 			TH_LOG("waiter %d: revents 0x%x", i, w[i].revents);

@@ -57,50 +57,6 @@
 #define SPD_OFF		0x80	/* an unused byte of it */
 #define UNBIND_MS	10000	/* "at once", on a loaded TCG host */
 
-/* Path of @rel relative to the directory of $TCR_KO: 0 or -ENOENT. */
-static int ko_path(char *buf, size_t len, const char *rel)
-{
-	const char *ko = getenv("TCR_KO");
-	const char *slash = ko ? strrchr(ko, '/') : NULL;
-
-	if (!slash)
-		return -ENOENT;
-	snprintf(buf, len, "%.*s/%s", (int)(slash - ko), ko, rel);
-	return access(buf, R_OK) ? -ENOENT : 0;
-}
-
-static int mod_loaded(const char *name)
-{
-	char path[128];
-
-	snprintf(path, sizeof(path), "/sys/module/%s", name);
-	return !access(path, F_OK);
-}
-
-/* Load module @name from @rel (see ko_path()) unless it is loaded. */
-static int mod_load(const char *name, const char *rel)
-{
-	char path[PATH_MAX];
-	int fd, ret;
-
-	if (mod_loaded(name))
-		return 0;
-	if (ko_path(path, sizeof(path), rel))
-		return -ENOENT;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ret = syscall(SYS_finit_module, fd, "", 0);
-	ret = ret && errno != EEXIST ? -errno : 0;
-	close(fd);
-	return ret;
-}
-
-static int mod_unload(const char *name)
-{
-	return syscall(SYS_delete_module, name, O_NONBLOCK) ? -errno : 0;
-}
-
 /* The loaded i2c_dev is an out-of-tree build (taint O): the stock one. */
 static int stock_loaded(void)
 {
@@ -174,11 +130,11 @@ static const char *bus_setup(int stock, char *node, size_t len)
 	if (access(I801_DEV, F_OK))
 		return "no ICH9 SMBus at " I801_PCI;
 	/* i2c-dev: the one asked for */
-	if (mod_loaded("i2c_dev") && stock_loaded() != stock &&
-	    mod_unload("i2c_dev"))
+	if (tcr_module_loaded("i2c_dev") && stock_loaded() != stock &&
+	    tcr_rmmod("i2c_dev"))
 		return "cannot unload i2c_dev";
-	ret = mod_load("i2c_dev", stock ? "../../i2c-stock/i2c-dev.ko" :
-				  "../drivers/i2c/i2c-dev.ko");
+	ret = tcr_load_module_at(stock ? "../../i2c-stock/i2c-dev.ko" :
+				  "../drivers/i2c/i2c-dev.ko", "");
 	if (ret == -ENOENT)
 		return stock ? "no stock i2c-dev.ko (build/out/i2c-stock)" :
 			       "no i2c-dev.ko next to TCR_KO";
@@ -187,8 +143,8 @@ static const char *bus_setup(int stock, char *node, size_t len)
 		return why;
 	}
 	/* not a module if nothing selects it as one */
-	mod_load("i2c_smbus", "../drivers/i2c/i2c-smbus.ko");
-	ret = mod_load("i2c_i801", "../drivers/i2c/busses/i2c-i801.ko");
+	tcr_load_module_at("../drivers/i2c/i2c-smbus.ko", "");
+	ret = tcr_load_module_at("../drivers/i2c/busses/i2c-i801.ko", "");
 	if (ret) {
 		snprintf(why, sizeof(why), "load i2c-i801: %s", strerror(-ret));
 		return why;
@@ -205,12 +161,12 @@ static void bus_teardown(void)
 {
 	char node[64];
 
-	mod_load("i2c_smbus", "../drivers/i2c/i2c-smbus.ko");
-	mod_load("i2c_i801", "../drivers/i2c/busses/i2c-i801.ko");
+	tcr_load_module_at("../drivers/i2c/i2c-smbus.ko", "");
+	tcr_load_module_at("../drivers/i2c/busses/i2c-i801.ko", "");
 	if (!bus_bound())
 		bus_bind();
-	if (stock_loaded() && !mod_unload("i2c_dev"))
-		mod_load("i2c_dev", "../drivers/i2c/i2c-dev.ko");
+	if (stock_loaded() && !tcr_rmmod("i2c_dev"))
+		tcr_load_module_at("../drivers/i2c/i2c-dev.ko", "");
 	bus_wait(node, sizeof(node));
 }
 
@@ -276,7 +232,7 @@ static int unbind_start(struct unbind *u, int rmmod)
 	if (!u->pid) {
 		/* not a copy of the caller's files: they would hold the unbind */
 		syscall(SYS_close_range, 3, ~0U, 0);
-		_exit(rmmod ? -mod_unload("i2c_i801") :
+		_exit(rmmod ? -tcr_rmmod("i2c_i801") :
 			      -write_str(I801_DRV "unbind", I801_PCI));
 	}
 	return 0;
@@ -501,9 +457,9 @@ TEST_F_TIMEOUT(i2c, rmmod_adapter_driver, 120)
 	TH_LOG("rmmod i2c_i801 with the revoked file open: %s (%ld ms)",
 	       strerror(ret), u.ms);
 	EXPECT_EQ(0, ret);
-	EXPECT_FALSE(mod_loaded("i2c_i801"));
+	EXPECT_FALSE(tcr_module_loaded("i2c_i801"));
 	EXPECT_EQ(-ENODEV, smbus_read(fd, 0));
-	ASSERT_EQ(0, mod_load("i2c_i801", "../drivers/i2c/busses/i2c-i801.ko"));
+	ASSERT_EQ(0, tcr_load_module_at("../drivers/i2c/busses/i2c-i801.ko", ""));
 	self->nr = bus_wait(self->node, sizeof(self->node));
 	ASSERT_LE(0, self->nr);
 	EXPECT_EQ(0, run_i2cget(self->nr));
@@ -806,8 +762,7 @@ TEST_F_TIMEOUT(i2c, cycles_under_load, 3600)
 		sum_ms += u.ms;
 		if (rmmod) {
 			ASSERT_EQ(0, unbind_now(&u, 1)) TH_LOG("cycle %d", i);
-			ASSERT_EQ(0, mod_load("i2c_i801",
-					      "../drivers/i2c/busses/i2c-i801.ko"));
+			ASSERT_EQ(0, tcr_load_module_at("../drivers/i2c/busses/i2c-i801.ko", ""));
 			rmmods++;
 		} else {
 			usleep(20000);

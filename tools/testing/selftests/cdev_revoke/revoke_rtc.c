@@ -257,7 +257,7 @@ TEST_F_TIMEOUT(rtc, sleepers_woken_by_unbind, 60)
 			if (!joined[i] && !pthread_tryjoin_np(th[i], NULL)) {
 				joined[i] = 1;
 				done++;
-				TH_LOG("waiter %d woken (%ld ms): %d %d (%s) 0x%x",
+				TH_LOG("waiter %d woken (%ld ms): %zd %d (%s) 0x%x",
 				       w[i].kind, now_ms() - t0, w[i].ret,
 				       w[i].ret < 0 ? w[i].err : 0,
 				       w[i].ret < 0 ? strerror(w[i].err) : "-",
@@ -273,7 +273,7 @@ TEST_F_TIMEOUT(rtc, sleepers_woken_by_unbind, 60)
 		       w[i].kind, now_ms() - t0);
 		pthread_kill(th[i], SIGUSR1);
 		pthread_join(th[i], NULL);
-		TH_LOG("  ... ended by a signal: ret %d errno %d (%s)",
+		TH_LOG("  ... ended by a signal: ret %zd errno %d (%s)",
 		       w[i].ret, w[i].err, strerror(w[i].err));
 	}
 	if (cdev_stock()) {
@@ -329,7 +329,7 @@ TEST_F_TIMEOUT(rtc, uie_reader_woken_by_unbind, 60)
 		w.ret = read(fd, &data, sizeof(data));
 		w.err = errno;
 	}
-	TH_LOG("reader: ret %d errno %d (%s) after %ld ms", w.ret, w.err,
+	TH_LOG("reader: ret %zd errno %d (%s) after %ld ms", w.ret, w.err,
 	       strerror(w.err), now_ms() - t0);
 	if (cdev_stock()) {
 		EXPECT_EQ(EINTR, w.err);

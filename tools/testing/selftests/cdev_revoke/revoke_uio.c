@@ -21,7 +21,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <liburing.h>
 #include <poll.h>
 #include <pthread.h>
@@ -39,24 +38,6 @@
 #define EDU_ID		0x010000ed	/* register 0x00: version 1.0, 0xed */
 #define EDU_LIVE	(0x04 / 4)	/* liveness: reads back ~written */
 #define EDU_BAR_SIZE	0x100000	/* BAR0: 1 MiB */
-
-/* The module files: $VAR, or @rel in the kernel build that holds TCR_KO. */
-static const char *ko_path(const char *var, const char *rel)
-{
-	static char buf[4][512];
-	static int n;
-	const char *tcr = getenv("TCR_KO");
-	char *p = buf[n++ % 4], tmp[400];
-
-	if (getenv(var))
-		return getenv(var);
-	if (!tcr)
-		return NULL;
-	snprintf(tmp, sizeof(tmp), "%s", tcr);
-	/* $B/lib/test_cdev_revoke.ko -> $B */
-	snprintf(p, sizeof(buf[0]), "%s/%s", dirname(dirname(tmp)), rel);
-	return p;
-}
 
 FIXTURE(uio) {
 	char addr[256];		/* PCI name of the edu */
@@ -81,7 +62,7 @@ FIXTURE_VARIANT_ADD(uio, stock) {
 /* Unload both uio modules and load @core then uio_pci_generic: 0 or -errno. */
 static int load_uio(const char *core)
 {
-	const char *pci = ko_path("UIO_PCI_KO", "drivers/uio/uio_pci_generic.ko");
+	const char *pci = tcr_ko_path("UIO_PCI_KO", "../drivers/uio/uio_pci_generic.ko");
 	int ret;
 
 	tcr_rmmod("uio_pci_generic");
@@ -162,8 +143,8 @@ FIXTURE_SETUP(uio)
 	snprintf(self->addr, sizeof(self->addr), "%s", addr);
 	snprintf(self->devdir, sizeof(self->devdir), "/sys/bus/pci/devices/%s",
 		 addr);
-	core = self->stock ? ko_path("UIO_STOCK_KO", "../uio-stock/uio.ko") :
-			     ko_path("UIO_KO", "drivers/uio/uio.ko");
+	core = self->stock ? tcr_ko_path("UIO_STOCK_KO", "../../uio-stock/uio.ko") :
+			     tcr_ko_path("UIO_KO", "../drivers/uio/uio.ko");
 	if (self->stock && (!core || access(core, R_OK)))
 		SKIP(return, "no stock uio.ko (%s)", core ? core : "UIO_STOCK_KO");
 	/*
@@ -195,7 +176,7 @@ FIXTURE_TEARDOWN(uio)
 		write_str(UIO_PCI_DRV "unbind", self->addr);
 		if (access("/sys/bus/pci/drivers/test-cdev-revoke", F_OK) == 0)
 			write_str(TCR_PCI_DRV "unbind", self->addr);
-		load_uio(ko_path("UIO_KO", "drivers/uio/uio.ko"));
+		load_uio(tcr_ko_path("UIO_KO", "../drivers/uio/uio.ko"));
 	}
 	snprintf(path, sizeof(path), "%s/driver", self->devdir);
 	if (access(self->devdir, F_OK) == 0 && access(path, F_OK))
@@ -366,7 +347,7 @@ TEST_F(uio, sleepers_woken)
 	ASSERT_EQ(0, unbind_uio(self));
 	for (i = 0; i < 3; i++)
 		pthread_join(th[i], NULL);
-	TH_LOG("woken after %ld ms: read %d (%s), poll %#x, epoll %#x",
+	TH_LOG("woken after %ld ms: read %zd (%s), poll %#x, epoll %#x",
 	       now_ms() - t0, w[0].ret, strerror(w[0].err), w[1].revents,
 	       w[2].revents);
 	EXPECT_EQ(-1, w[0].ret);
@@ -495,8 +476,8 @@ TEST_F(uio, rmmod_driver_with_file_open)
 	} else {
 		EXPECT_EQ(0, ret);
 		check_gone(_metadata, self, fd, bar);
-		EXPECT_EQ(0, tcr_insmod(ko_path("UIO_PCI_KO",
-						"drivers/uio/uio_pci_generic.ko")));
+		EXPECT_EQ(0, tcr_insmod(tcr_ko_path("UIO_PCI_KO",
+						       "../drivers/uio/uio_pci_generic.ko")));
 	}
 	munmap(bar, EDU_BAR_SIZE);
 	EXPECT_EQ(0, close(fd));

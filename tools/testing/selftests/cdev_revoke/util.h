@@ -11,8 +11,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +103,60 @@ static inline long tcr_counter(const char *name)
 	return read_long(path);
 }
 
+/* Load the module in the file @ko with @params: 0 or -errno (-EEXIST if loaded). */
+static inline int tcr_finit(const char *ko, const char *params)
+{
+	int fd, ret;
+
+	fd = open(ko, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = syscall(SYS_finit_module, fd, params, 0);
+	ret = ret ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+static inline int tcr_insmod(const char *ko)
+{
+	return tcr_finit(ko, "");
+}
+
+/* Unload the module @name: 0 or -errno (-ENOENT if not loaded). */
+static inline int tcr_rmmod(const char *name)
+{
+	return syscall(SYS_delete_module, name, O_NONBLOCK) ? -errno : 0;
+}
+
+static inline bool tcr_module_loaded(const char *name)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/sys/module/%s", name);
+	return !access(path, F_OK);
+}
+
+/*
+ * A module file: $@var if @var is set in the environment, else @rel
+ * relative to the directory of $TCR_KO (the kernel build's lib/); NULL
+ * without either. The string lives until the fourth call after this one.
+ */
+static inline const char *tcr_ko_path(const char *var, const char *rel)
+{
+	static char buf[4][512];
+	static unsigned int n;
+	const char *ko = getenv("TCR_KO");
+	const char *slash = ko ? strrchr(ko, '/') : NULL;
+	char *p = buf[n++ % 4];
+
+	if (var && getenv(var))
+		return getenv(var);
+	if (!slash)
+		return NULL;
+	snprintf(p, sizeof(buf[0]), "%.*s/%s", (int)(slash - ko), ko, rel);
+	return p;
+}
+
 /*
  * Load the test driver from $TCR_KO unless it is there already (the
  * guest has no modprobe): 0 or -errno.
@@ -108,41 +164,25 @@ static inline long tcr_counter(const char *name)
 static inline int tcr_load_module(void)
 {
 	const char *ko = getenv("TCR_KO");
-	int fd, ret;
 
 	if (access(DBG, F_OK) == 0)
 		return 0;
-	if (!ko)
-		return -ENOENT;
-	fd = open(ko, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ret = syscall(SYS_finit_module, fd, "", 0);
-	close(fd);
-	return ret ? -errno : 0;
+	return ko ? tcr_finit(ko, "") : -ENOENT;
 }
 
 /*
- * Load the module at @rel, a path relative to the directory of $TCR_KO (the
- * kernel build's lib/), with @params: 0 (also if it is loaded already) or
- * -errno.
+ * Load the module at @rel (see tcr_ko_path()) with @params: 0 (also if it
+ * is loaded already) or -errno.
  */
 static inline int tcr_load_module_at(const char *rel, const char *params)
 {
-	const char *ko = getenv("TCR_KO");
-	const char *slash = ko ? strrchr(ko, '/') : NULL;
-	char path[512];
-	int fd, ret;
+	const char *path = tcr_ko_path(NULL, rel);
+	int ret;
 
-	if (!slash)
+	if (!path)
 		return -ENOENT;
-	snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - ko), ko, rel);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ret = syscall(SYS_finit_module, fd, params, 0);
-	close(fd);
-	return ret && errno != EEXIST ? -errno : 0;
+	ret = tcr_finit(path, params);
+	return ret == -EEXIST ? 0 : ret;
 }
 
 /*
@@ -285,25 +325,6 @@ static inline int tcr_hotplug(const char *op)
 	return -ETIMEDOUT;
 }
 
-/* Load the module in the file @ko: 0 or -errno (-EEXIST if loaded). */
-static inline int tcr_insmod(const char *ko)
-{
-	int fd, ret;
-
-	fd = open(ko, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ret = syscall(SYS_finit_module, fd, "", 0);
-	close(fd);
-	return ret ? -errno : 0;
-}
-
-/* Unload the module @name: 0 or -errno (-ENOENT if not loaded). */
-static inline int tcr_rmmod(const char *name)
-{
-	return syscall(SYS_delete_module, name, O_NONBLOCK) ? -errno : 0;
-}
-
 /*
  * Load a word of a mapping: 0 and the word in *@val, or -1 if the load
  * raised SIGBUS.
@@ -331,12 +352,14 @@ static inline int tcr_touch(const __u32 *p, __u32 *val)
 
 /* A thread that sleeps in the driver one way (@kind), for the revoke cases. */
 struct tcr_waiter {
+	pthread_t th;	/* tcr_waiter_start() */
 	int fd;
 	int kind;
-	size_t len;	/* of a TCR_W_READ; 0: 8 bytes */
-	int ret;
+	size_t len;	/* of a TCR_W_READ; 0: 8 bytes; at most 1024 */
+	ssize_t ret;
 	int err;
 	short revents;
+	int done;	/* set when the call returned */
 };
 
 enum { TCR_W_READ, TCR_W_SLEEP, TCR_W_POLL, TCR_W_EPOLL, TCR_W_NR };
@@ -347,8 +370,8 @@ static inline void *tcr_waiter_fn(void *arg)
 	struct pollfd pfd = { .fd = w->fd, .events = POLLIN };
 	struct epoll_event ev = { .events = EPOLLIN };
 	__u32 ms = 60000;
-	char buf[8];
-	size_t len = w->len ? w->len : sizeof(buf);
+	char buf[1024];
+	size_t len = w->len && w->len <= sizeof(buf) ? w->len : 8;
 	int ep;
 
 	switch (w->kind) {
@@ -371,7 +394,29 @@ static inline void *tcr_waiter_fn(void *arg)
 		break;
 	}
 	w->err = errno;
+	tcr_store(w->done, 1);
 	return NULL;
+}
+
+/* A waiter of @kind on @fd in a thread of its own. */
+static inline int tcr_waiter_start(struct tcr_waiter *w, int fd, int kind,
+				   size_t len)
+{
+	memset(w, 0, sizeof(*w));
+	w->fd = fd;
+	w->kind = kind;
+	w->len = len;
+	return pthread_create(&w->th, NULL, tcr_waiter_fn, w);
+}
+
+/* Whether the waiter's call returned within @ms. */
+static inline int tcr_waiter_wait(struct tcr_waiter *w, long ms)
+{
+	long end = now_ms() + ms;
+
+	while (!tcr_load(w->done) && now_ms() < end)
+		usleep(5000);
+	return tcr_load(w->done);
 }
 
 #endif /* CDEV_REVOKE_SELFTEST_UTIL_H */
