@@ -608,6 +608,59 @@ plot '{rdat}' index 0 using 1:2:3:4 with yerrorlines title '0 blocked readers', 
             raise SystemExit("gnuplot failed")
 
 
+def gpio_ab(d):
+    """The boots of scripts/bench-gpio.sh: per ioctl, stock gpiolib against ours, pair by pair."""
+    boots = {}
+    for name in sorted(os.listdir(d)):
+        f = os.path.join(d, name, "bench-raw.json")
+        if "-" not in name or not os.path.exists(f):
+            continue
+        kind, i = name.split("-", 1)
+        per = {}
+        for r in json.load(open(f)).get("gpio", []):
+            per.setdefault(r["workload"], []).append(r["ns_per_op"])
+        boots.setdefault(int(i), {})[kind] = {w: med(v) for w, v in per.items()}
+    pairs = [boots[i] for i in sorted(boots) if "stock" in boots[i] and "ours" in boots[i]]
+    out = {"pairs": len(pairs), "ioctls": {}}
+    for w in ("gpio_get_values", "gpio_lineinfo", "raw_ioctl"):
+        st = [p["stock"][w] for p in pairs]
+        ou = [p["ours"][w] for p in pairs]
+        ratio = [o / s for o, s in zip(ou, st)]
+        row = {"stock_ns": med(st), "ours_ns": med(ou), "ratio": med(ratio),
+               "ratio_min": min(ratio), "ratio_max": max(ratio)}
+        if w != "raw_ioctl":
+            # above the floor of a system call measured in the same boot
+            sn = [p["stock"][w] - p["stock"]["raw_ioctl"] for p in pairs]
+            on = [p["ours"][w] - p["ours"]["raw_ioctl"] for p in pairs]
+            row.update({"stock_net_ns": med(sn), "ours_net_ns": med(on),
+                        "saved_ns": med([s - o for s, o in zip(sn, on)])})
+        out["ioctls"][w] = row
+    return out
+
+
+def gpio_markdown(g):
+    md = ["", "## gpiolib: the converted ioctls against stock gpiolib (TCG)", "",
+          f"The same bench kernel built twice, differing only in `drivers/gpio/gpiolib{{,-cdev}}.[ch]` "
+          f"(stock: the base commit's per-ioctl SRCU read section, chip test and notifiers; ours: "
+          f"the cdev_revoke fence), booted in {g['pairs']} pairs that alternate; one thread, ns per "
+          f"ioctl (median of the boots' medians), ratios taken pair by pair (median, min-max). "
+          f"\"Above the floor\" subtracts the raw device's no-op ioctl measured in the same boot, "
+          f"interleaved: what gpiolib itself costs.", "",
+          "| ioctl | stock gpiolib (ns) | ours (ns) | ours/stock | above the floor: stock | ours | saved per call |",
+          "|---|---|---|---|---|---|---|"]
+    names = {"gpio_get_values": "`GPIO_V2_LINE_GET_VALUES_IOCTL` (line request)",
+             "gpio_lineinfo": "`GPIO_V2_GET_LINEINFO_IOCTL` (chip)",
+             "raw_ioctl": "no-op ioctl of the raw device (floor; gpiolib not involved)"}
+    for w, r in g["ioctls"].items():
+        rng = f"{r['ratio']:.3f}x ({r['ratio_min']:.3f}-{r['ratio_max']:.3f})"
+        if "saved_ns" in r:
+            net = f"{r['stock_net_ns']:.0f} | {r['ours_net_ns']:.0f} | {r['saved_ns']:.0f} ns"
+        else:
+            net = "- | - | -"
+        md.append(f"| {names[w]} | {r['stock_ns']:.0f} | {r['ours_ns']:.0f} | {rng} | {net} |")
+    return md
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--raw", default="", help="raw samples of the TCG/KVM run (cdev_revoke_bench -o)")
@@ -616,24 +669,33 @@ def main():
     ap.add_argument("--native", default="", help="console log of the native (UML) run")
     ap.add_argument("--native-config", default="")
     ap.add_argument("--native-ab", default="", help="directory of stock-N.log/ours-N.log native boots")
+    ap.add_argument("--gpio", default="", help="directory of stock-N/ours-N boots of scripts/bench-gpio.sh")
     ap.add_argument("--host-load", default="?")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     nres = None
+    gpio = gpio_ab(args.gpio) if args.gpio else None
+    gmd = gpio_markdown(gpio) if gpio and gpio["pairs"] else []
     if args.native:
         nres = aggregate_native(parse_native(args.native))
         if not nres["ops"]:
             raise SystemExit(f"no native results in {args.native}")
         if args.native_ab:
             nres["stock_ab"] = native_ab(args.native_ab)
+    if not args.raw and not nres and gmd:
+        with open(os.path.join(args.out, "bench.json"), "w") as f:
+            json.dump({"gpio": gpio}, f, indent=1)
+        with open(os.path.join(args.out, "bench.md"), "w") as f:
+            f.write("# make bench: gpiolib only (BENCH_ONLY=gpio)\n" + "\n".join(gmd) + "\n")
+        return
     if not args.raw:
         if not nres:
-            raise SystemExit("nothing to report: give --raw and/or --native")
+            raise SystemExit("nothing to report: give --raw, --native and/or --gpio")
         nres["targets"] = [{"target": t[0], "measured": t[1], "result": t[2]} for t in native_targets(nres)]
         with open(os.path.join(args.out, "bench.json"), "w") as f:
-            json.dump({"native": nres}, f, indent=1)
+            json.dump({"native": nres, "gpio": gpio}, f, indent=1)
         with open(os.path.join(args.out, "bench.md"), "w") as f:
-            f.write("\n".join(native_markdown(nres, args) + native_tables(nres, None)) + "\n")
+            f.write("\n".join(native_markdown(nres, args) + native_tables(nres, None) + gmd) + "\n")
         plot(None, nres, args.out)
         return
     raw = json.load(open(args.raw))
@@ -649,6 +711,9 @@ def main():
         nres["targets"] = [{"target": t[0], "measured": t[1], "result": t[2]} for t in native_targets(nres)]
         res["native"] = nres
         md = "\n".join(native_markdown(nres, args) + native_tables(nres, res)) + "\n" + md
+    if gmd:
+        res["gpio"] = gpio
+        md += "\n".join(gmd) + "\n"
     with open(os.path.join(args.out, "bench.json"), "w") as f:
         json.dump(res, f, indent=1)
     with open(os.path.join(args.out, "bench.md"), "w") as f:

@@ -13,9 +13,11 @@
 # writes build/results/bench.{md,json,png} (raw samples: build/results/bench-vm/bench-raw.json,
 # console: build/results/bench-console.log).
 # env: ACCEL=tcg|kvm, BENCH_QUICK=1 (a short run, to test the plumbing), VM_TIMEOUT (s, default 1800),
-#      BENCH_ONLY=native|vm (one of the two runs), BENCH_ARGS=-x,-R,10 (options of the userspace
-#      driver, comma-separated: -x revocations only, -b a busy CPU during them; see its usage),
-#      BENCH_STOCK=0 (no stock boots), BENCH_STOCK_PAIRS (default 6)
+#      BENCH_ONLY=native|vm|gpio (one of the runs; gpio: scripts/bench-gpio.sh alone),
+#      BENCH_ARGS=-x,-R,10 (options of the userspace driver, comma-separated: -x revocations
+#      only, -b a busy CPU during them; see its usage),
+#      BENCH_STOCK=0 (no stock boots), BENCH_STOCK_PAIRS (default 6),
+#      BENCH_GPIO=0 (no gpiolib comparison), BENCH_GPIO_PAIRS (default 4)
 set -uo pipefail
 . "$(dirname "$0")/common.sh"
 B=$OUT/bench
@@ -28,7 +30,7 @@ DEBUG_OPTS='^CONFIG_(KASAN|PROVE_LOCKING|LOCKDEP|DEBUG_KMEMLEAK|DEBUG_OBJECTS|KC
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 report=()
 
-if [ "${BENCH_ONLY:-}" != vm ]; then
+if [ "${BENCH_ONLY:-}" != vm ] && [ "${BENCH_ONLY:-}" != gpio ]; then
 	NB=$OUT/bench-uml
 	mkdir -p "$NB"
 	info "bench: native UML kernel ($NB)"
@@ -99,6 +101,13 @@ gcc -Wall -O2 -g -isystem "$B/usr/include" -o "$U/cdev_revoke_bench" \
 	"$LINUX/tools/testing/selftests/cdev_revoke/cdev_revoke_bench.c" -luring -lpthread ||
 	die "cdev_revoke_bench build failed"
 
+if [ "${BENCH_ONLY:-}" = gpio ]; then
+	"$REPO/scripts/bench-gpio.sh" || die "bench-gpio failed"
+	python3 "$REPO/scripts/bench-report.py" --gpio "$RES/bench-gpio" --host-load "$load" --out "$RES" ||
+		die "bench report failed"
+	cat "$RES/bench.md"; exit 0
+fi
+
 VM_TIMEOUT=${VM_TIMEOUT:-1800} "$REPO/scripts/vm-run.sh" "$B/arch/x86/boot/bzImage" bench "$RES/bench-console.log" "$RV" \
 	"cdev_bench=$U/cdev_revoke_bench" "cdev_bench_ko=$KO" ${BENCH_QUICK:+cdev_bench_quick=1} \
 	${BENCH_ARGS:+cdev_bench_args=$BENCH_ARGS} | tee "$U/vm-run.out"
@@ -111,6 +120,11 @@ fi
 [ -s "$RV/bench-raw.json" ] || { grep -A5 'CDEV BENCH' "$RES/bench-console.log" | tail -20; die "no bench results"; }
 grep -q 'CDEV BENCH DONE rc=0' "$RES/bench-console.log" || { grep -B2 -A20 'CDEV BENCH:' "$RES/bench-console.log" | tail -30; die "the benchmark program failed"; }
 
+# gpiolib converted against stock, in boots of their own (scripts/bench-gpio.sh)
+if [ "${BENCH_GPIO:-1}" != 0 ]; then
+	"$REPO/scripts/bench-gpio.sh" || die "bench-gpio failed"
+	report+=(--gpio "$RES/bench-gpio")
+fi
 python3 "$REPO/scripts/bench-report.py" "${report[@]}" --raw "$RV/bench-raw.json" --accel "${accel:-unknown}" \
 	--config "$B/.config" --host-load "$load" --out "$RES" || die "bench report failed"
 cat "$RES/bench.md"
