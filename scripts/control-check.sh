@@ -6,17 +6,24 @@
 # file. The control passes only if the console shows KASAN's use-after-free report in the test
 # driver (tcr_ioctl) after the unbind: proof that the device selftests run where the bug they
 # guard against is detected. Its console (build/results/vm-control-console.log) is NOT given to
-# the splat gate; the result is build/results/vm-control.tap (one case, counted by make check).
+# the splat gate; the result is build/results/vm-control.tap (counted by make check).
+# The same boot runs the "stock" variant of revoke_cros_ec (next to REVOKE_CONTROL): the stock
+# cros_ec_chardev.ko on the fake EC, whose removal with files open is a use-after-free by design.
+# Its case passes only if that variant passed (it asserts what userspace sees: readers and pollers
+# never woken, the freed EC still called) and the console has KASAN's reports in the stock
+# module's ioctl and release.
 set -uo pipefail
 . "$(dirname "$0")/common.sh"
 IMG=$1 PROG=$2
 LOG=$RES/vm-control-console.log TAP=$RES/vm-control.tap
 name="optin=0 control: KASAN use-after-free in tcr_ioctl after unbind (expected failure)"
-rm -f "$LOG" "$TAP"
+CROSEC=$(dirname "$PROG")/revoke_cros_ec
+name2="stock cros_ec_chardev: EC removed with files open, KASAN use-after-free in ioctl and release (expected failure)"
+rm -f "$LOG" "$TAP" "$RES/vm-control/control-revoke_cros_ec.txt"
 [ -x "$PROG" ] || die "no control program $PROG"
 info "control boot: test driver with optin=0 (expected: KASAN use-after-free)"
 VM_TIMEOUT=${CONTROL_TIMEOUT:-300} "$REPO/scripts/vm-run.sh" "$IMG" control "$LOG" "$RES/vm-control" \
-	"cdev_control=$PROG" kunit.enable=0
+	"cdev_control=$PROG" "cdev_control_stock=$CROSEC" kunit.enable=0
 vrc=$?
 # The program's own lines come from its output file in the results share: on the console the
 # kernel's report can land in the middle of one of them.
@@ -32,9 +39,22 @@ elif ! grep -aq 'open, ioctl before unbind: 0,' "$OUTF" || ! grep -aq 'unbound t
 elif ! grep -a -A2 -E 'BUG: KASAN: (slab-)?use-after-free in tcr_ioctl' "$LOG" | grep -q 'by task revoke_control'; then
 	why="no KASAN use-after-free report in tcr_ioctl by revoke_control"
 fi
+OUT2=$RES/vm-control/control-revoke_cros_ec.txt
+why2=
+if [ $vrc != 0 ]; then
+	why2="the control guest did not finish"
+elif [ ! -s "$OUT2" ]; then
+	why2="the stock variant of revoke_cros_ec did not run"
+elif ! grep -q '^rc=0$' "$OUT2" || ! grep -q '^# PASSED: [1-9]' "$OUT2"; then
+	why2="the stock variant of revoke_cros_ec failed: $(grep -a -m3 -E '^#  *(FAIL|SKIP)|^not ok' "$OUT2" | tr '\n' ' ')"
+elif ! grep -aq -E 'BUG: KASAN: slab-use-after-free in cros_ec_chardev_ioctl' "$LOG"; then
+	why2="no KASAN use-after-free report in cros_ec_chardev_ioctl"
+elif ! grep -aq -E 'BUG: KASAN: slab-use-after-free in cros_ec_chardev_release' "$LOG"; then
+	why2="no KASAN use-after-free report in cros_ec_chardev_release"
+fi
 {
 	echo "KTAP version 1"
-	echo "1..1"
+	echo "1..2"
 	if [ -z "$why" ]; then
 		{ grep -ao 'CONTROL: [a-z/].*' "$OUTF"; grep -a -m2 'BUG: KASAN' "$LOG"; } | sed -E 's/^\[ *[0-9.]+\] //; s/^/# /'
 		echo "ok 1 $name"
@@ -42,6 +62,15 @@ fi
 		echo "# $why"
 		echo "not ok 1 $name"
 	fi
+	if [ -z "$why2" ]; then
+		{ grep -a -E '^# (stock|PASSED)' "$OUT2" | sed 's/^# //'
+		  grep -a -E 'BUG: KASAN: slab-use-after-free in cros_ec_chardev_(ioctl|release)' "$LOG" |
+			sed -E 's/^\[ *[0-9.]+\] //; s/\+0x.*//' | sort | uniq -c; } | sed 's/^/# /'
+		echo "ok 2 $name2"
+	else
+		echo "# $why2"
+		echo "not ok 2 $name2"
+	fi
 } >"$TAP"
 cat "$TAP"
-[ -z "$why" ]
+[ -z "$why" ] && [ -z "$why2" ]

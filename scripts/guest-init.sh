@@ -3,6 +3,8 @@
 # share (9p tag "results") is mounted over the host path given by cdev_results=, so the host sees
 # the files at the same path. Kernel command line parameters (passed to us as environment):
 #   cdev_mode=tests|demo|bench|control|lockdep|probe   cdev_results=/abs/path   cdev_tests=/abs/path/of/list
+#   cdev_control_stock=/abs/path/of/prog[,prog]: in the control boot, also run the "stock" variant of
+#     these selftests (use-after-free by design; output and rc in RESULTS/control-PROG.txt)
 #   cdev_demo=/abs/path/of/cdevtest cdev_demo_timeout=s (default 300)   cdev_control=/abs/path/of/revoke_control   cdev_repo=/abs/path/of/the/repo
 #   cdev_bench=/abs/path/of/cdev_revoke_bench   cdev_bench_ko=/abs/path/of/test_cdev_revoke_bench.ko
 #   cdev_bench_quick=1 (a short run)   cdev_bench_args=-x,-R,10 (more options, comma-separated)
@@ -94,6 +96,16 @@ run_control() {
 	"$cdev_control" 2>&1 | tee $R/control.txt
 	sleep 1
 	echo "=== CDEV CONTROL END"
+	for p in $(echo "${cdev_control_stock:-}" | tr , ' '); do
+		[ -x "$p" ] || continue
+		o=$R/control-$(basename "$p").txt
+		echo "=== CDEV CONTROL STOCK START $p"
+		# a case may leave a process behind that holds a file: no pipe
+		(cd "$(dirname "$p")" && timeout ${cdev_test_timeout:-300} "$p" -v stock) >$o 2>&1 </dev/null
+		echo "rc=$?" >>$o
+		cat $o
+		echo "=== CDEV CONTROL STOCK END $p"
+	done
 }
 
 case $mode in

@@ -9,6 +9,11 @@ device_del (and waits for QEMU's DEVICE_DELETED event, i.e. until the guest's pc
 the slot off) or device_add DRIVER on BUS with id DEVICE_ID, then answers in
 REQUEST_DIR/hotplug-ack with "SEQ ok" or "SEQ error: ...". Every wait is bounded (TIMEOUT s,
 default 90 per request). The script ends when QEMU closes the QMP socket.
+
+Other devices: "SEQ del ID" deletes device ID (waiting for DEVICE_DELETED: for a PCIe device
+until pciehp powered the slot off, for a virtserialport at once), "SEQ add ID DRIVER BUS
+[PROP=VALUE...]" adds one (revoke_virtio: the virtio-serial-pci controller vser0 and its
+virtserialports vp0, vp1).
 """
 import json
 import os
@@ -40,11 +45,11 @@ class Qmp:
         """One JSON message, or None on timeout. Raises EOFError when QEMU is gone."""
         end = time.time() + timeout
         while b"\n" not in self.buf:
-            left = end - time.time()
-            if left <= 0:
-                return None
+            left = max(end - time.time(), 0)
             r, _, _ = select.select([self.s], [], [], left)
             if not r:
+                if left <= 0:
+                    return None
                 continue
             data = self.s.recv(65536)
             if not data:
@@ -53,8 +58,8 @@ class Qmp:
         line, self.buf = self.buf.split(b"\n", 1)
         return json.loads(line)
 
-    def cmd(self, name, timeout=30, **args):
-        msg = {"execute": name}
+    def cmd(self, execute, timeout=30, **args):
+        msg = {"execute": execute}
         if args:
             msg["arguments"] = args
         self.s.sendall(json.dumps(msg).encode() + b"\n")
@@ -67,7 +72,7 @@ class Qmp:
                 self.events.append(m)
                 continue
             return m
-        raise TimeoutError(f"no reply to {name}")
+        raise TimeoutError(f"no reply to {execute}")
 
     def wait_event(self, name, device, timeout):
         end = time.time() + timeout
@@ -87,7 +92,10 @@ class Qmp:
         m = self.recv(0)
         while m is not None:
             if "event" in m:
-                self.events.append(m)
+                if m["event"] == "WATCHDOG":  # revoke_watchdog: the i6300esb fired
+                    log(f"event WATCHDOG {m.get('data')} at {m.get('timestamp')}")
+                else:
+                    self.events.append(m)
             m = self.recv(0)
 
 
@@ -113,20 +121,29 @@ def main():
                 line = f.read().split()
         except OSError:
             line = []
-        if len(line) != 2 or line[0] == done:
+        if len(line) < 2 or line[0] == done:
             time.sleep(0.1)
             continue
-        seq, op = line
+        seq, op = line[:2]
         t0 = time.time()
         try:
             if op == "del":
-                r = q.cmd("device_del", id=dev_id)
+                did = line[2] if len(line) > 2 else dev_id
+                r = q.cmd("device_del", id=did)
                 if "error" in r:
                     raise RuntimeError(r["error"].get("desc"))
-                if not q.wait_event("DEVICE_DELETED", dev_id, timeout):
-                    raise TimeoutError(f"no DEVICE_DELETED for {dev_id} in {timeout} s")
+                if not q.wait_event("DEVICE_DELETED", did, timeout):
+                    raise TimeoutError(f"no DEVICE_DELETED for {did} in {timeout} s")
             elif op == "add":
-                r = q.cmd("device_add", driver=driver, bus=bus, id=dev_id)
+                args = {"driver": driver, "bus": bus, "id": dev_id}
+                if len(line) > 2:
+                    if len(line) < 5:
+                        raise ValueError(f"add needs ID DRIVER BUS: {line[2:]}")
+                    args = {"id": line[2], "driver": line[3], "bus": line[4]}
+                    for kv in line[5:]:  # QMP wants integers typed as such
+                        k, v = kv.split("=", 1)
+                        args[k] = int(v) if v.isdigit() else v
+                r = q.cmd("device_add", **args)
                 if "error" in r:
                     raise RuntimeError(r["error"].get("desc"))
             else:
@@ -137,7 +154,7 @@ def main():
             return 1
         except Exception as e:  # reported to the guest, which fails the test
             res = f"error: {e}"
-        log(f"request {seq} {op}: {res} ({time.time() - t0:.1f} s)")
+        log(f"request {seq} {' '.join(line[1:])}: {res} ({time.time() - t0:.1f} s)")
         tmp = ack + ".tmp"
         with open(tmp, "w") as f:
             f.write(f"{seq} {res}\n")

@@ -23,6 +23,9 @@ open(sys.argv[1], 'wb').write(hdr + body)" "$PF"
 fi
 # tests/control: q35 with the edu device behind a PCIe root port (pciehp: real hot-unplug through
 # the monitor, scripts/qmp-hotplug.py); native PCIe hotplug, not QEMU's ACPI hotplug of q35.
+# The i6300esb watchdog of revoke_watchdog on the root bus (unbound, never unplugged); when it
+# fires QEMU only reports it (QMP event WATCHDOG, logged by qmp-hotplug.py) and resets the
+# device, whose next probe reads the timeout flag (bootstatus WDIOF_CARDRESET).
 # demo/probe: the plain pc machine with the edu on the root bus.
 case $MODE in
 tests | control) MACHINE=${MACHINE:-q35} ;;
@@ -30,7 +33,18 @@ tests | control) MACHINE=${MACHINE:-q35} ;;
 esac
 if [ "$MACHINE" = q35 ]; then
 	MACHINE_ARGS="-machine q35 -global ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off
-		-device pcie-root-port,id=rp1,bus=pcie.0,chassis=1,slot=1 -device edu,bus=rp1,id=hpedu"
+		-device pcie-root-port,id=rp1,bus=pcie.0,chassis=1,slot=1 -device edu,bus=rp1,id=hpedu
+		-device i6300esb,bus=pcie.0,id=wdt0 -action watchdog=none"
+	# revoke_virtio: a virtio-serial-pci controller behind its own root port (hot-unplugged
+	# through pciehp) with two ports: vp0 always connected (a file chardev: what the guest
+	# writes lands in RDIR/vport0.out), vp1 on a socket no one connects to (host side closed:
+	# writes block)
+	MACHINE_ARGS="$MACHINE_ARGS -device pcie-root-port,id=rp2,bus=pcie.0,chassis=2,slot=2
+		-device virtio-serial-pci,bus=rp2,id=vser0
+		-chardev file,id=vpc0,path=$RDIR/vport0.out
+		-device virtserialport,bus=vser0.0,nr=1,chardev=vpc0,name=org.cdev-revoke.0,id=vp0
+		-chardev socket,id=vpc1,path=$OUT/vm-img/vport1-$MODE.sock,server=on,wait=off
+		-device virtserialport,bus=vser0.0,nr=2,chardev=vpc1,name=org.cdev-revoke.1,id=vp1"
 else
 	MACHINE_ARGS="-machine $MACHINE -device edu"
 fi

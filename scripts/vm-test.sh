@@ -6,7 +6,9 @@
 #   build/results/vm/selftests.tap kselftest TAP written by the guest
 #   build/results/vm/kmemleak.txt  kmemleak report after two explicit scans
 #   build/results/vm-control.tap   the optin=0 control (scripts/control-check.sh): KTAP, 1 case
-#   build/out/{i2c,uio}-stock/     the stock i2c-dev.ko and uio.ko of the controls (scripts/stock-module.sh)
+#   build/out/{i2c,uio,watchdog,virtio,crosec}-stock/ the stock i2c-dev.ko, uio.ko, watchdog.ko,
+#                                  virtio_console.ko and cros_ec_chardev.ko of the controls
+#                                  (scripts/stock-module.sh)
 #   build/results/vm-lockdep.tap   the lockdep cases, one boot each (scripts/lockdep-check.sh)
 # env: FALLBACK=1 replaces the project-only KUnit symbol by CONFIG_LIST_KUNIT_TEST (harness testing)
 set -uo pipefail
@@ -35,10 +37,15 @@ elif [ $brc != 0 ]; then
 	exit 1
 fi
 
-# The stock controls of revoke_i2c and revoke_uio (their "stock" fixtures): the base commit's
-# driver built as an external module against this kernel, loaded by the test in place of ours.
+# The stock controls of revoke_i2c, revoke_uio, revoke_watchdog, revoke_virtio and revoke_cros_ec
+# (their "stock" fixtures): the base commit's driver built as an external module against this
+# kernel, loaded by the test in place of ours.
 "$REPO/scripts/stock-module.sh" "$B" drivers/i2c/i2c-dev.c "$OUT/i2c-stock" || rc=1
 "$REPO/scripts/stock-module.sh" "$B" drivers/uio/uio.c "$OUT/uio-stock" || rc=1
+"$REPO/scripts/stock-module.sh" "$B" drivers/watchdog/watchdog_dev.c "$OUT/watchdog-stock" watchdog \
+	drivers/watchdog/watchdog_core.c drivers/watchdog/watchdog_core.h drivers/watchdog/watchdog_pretimeout.h || rc=1
+"$REPO/scripts/stock-module.sh" "$B" drivers/char/virtio_console.c "$OUT/virtio-stock" || rc=1
+"$REPO/scripts/stock-module.sh" "$B" drivers/platform/chrome/cros_ec_chardev.c "$OUT/crosec-stock" || rc=1
 
 info "building selftests (tools/testing/selftests/cdev_revoke -> $ST)"
 mkdir -p "$ST"

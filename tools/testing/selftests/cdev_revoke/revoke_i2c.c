@@ -57,20 +57,6 @@
 #define SPD_OFF		0x80	/* an unused byte of it */
 #define UNBIND_MS	10000	/* "at once", on a loaded TCG host */
 
-/* The loaded i2c_dev is an out-of-tree build (taint O): the stock one. */
-static int stock_loaded(void)
-{
-	char buf[16] = "";
-	int fd = open("/sys/module/i2c_dev/taint", O_RDONLY);
-
-	if (fd < 0)
-		return 0;
-	if (read(fd, buf, sizeof(buf) - 1) < 0)
-		buf[0] = 0;
-	close(fd);
-	return !!strchr(buf, 'O');
-}
-
 /* The adapter of the SMBus controller: its number, or -1 if it has none. */
 static int bus_find(char *node, size_t len)
 {
@@ -130,7 +116,7 @@ static const char *bus_setup(int stock, char *node, size_t len)
 	if (access(I801_DEV, F_OK))
 		return "no ICH9 SMBus at " I801_PCI;
 	/* i2c-dev: the one asked for */
-	if (tcr_module_loaded("i2c_dev") && stock_loaded() != stock &&
+	if (tcr_module_loaded("i2c_dev") && tcr_module_stock("i2c_dev") != stock &&
 	    tcr_rmmod("i2c_dev"))
 		return "cannot unload i2c_dev";
 	ret = tcr_load_module_at(stock ? "../../i2c-stock/i2c-dev.ko" :
@@ -165,7 +151,7 @@ static void bus_teardown(void)
 	tcr_load_module_at("../drivers/i2c/busses/i2c-i801.ko", "");
 	if (!bus_bound())
 		bus_bind();
-	if (stock_loaded() && !tcr_rmmod("i2c_dev"))
+	if (tcr_module_stock("i2c_dev") && !tcr_rmmod("i2c_dev"))
 		tcr_load_module_at("../drivers/i2c/i2c-dev.ko", "");
 	bus_wait(node, sizeof(node));
 }
@@ -799,7 +785,7 @@ FIXTURE_SETUP(stock)
 
 	if (why)
 		SKIP(return, "%s", why);
-	ASSERT_TRUE(stock_loaded());
+	ASSERT_TRUE(tcr_module_stock("i2c_dev"));
 	self->nr = bus_find(self->node, sizeof(self->node));
 	self->refs = read_long(I801_REFCNT);
 }

@@ -137,6 +137,25 @@ static inline bool tcr_module_loaded(const char *name)
 }
 
 /*
+ * The loaded module @name is an out-of-tree build (taint O): the stock
+ * module of a control (scripts/stock-module.sh).
+ */
+static inline int tcr_module_stock(const char *name)
+{
+	char path[128], buf[16] = "";
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/module/%s/taint", name);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return 0;
+	if (read(fd, buf, sizeof(buf) - 1) < 0)
+		buf[0] = 0;
+	close(fd);
+	return !!strchr(buf, 'O');
+}
+
+/*
  * A module file: $@var if @var is set in the environment, else @rel
  * relative to the directory of $TCR_KO (the kernel build's lib/); NULL
  * without either. The string lives until the fourth call after this one.
@@ -250,8 +269,8 @@ static inline int tcr_platform_del(int id)
 	return write_str(DBG "platform_del", buf);
 }
 
-/* The sysfs name of QEMU's edu PCI device (1234:11e8), or NULL. */
-static inline char *edu_address(void)
+/* The sysfs name of the first PCI device @vendor:@device, or NULL. */
+static inline char *tcr_pci_address(long vendor, long device)
 {
 	static char addr[256];
 	struct dirent *de;
@@ -265,11 +284,11 @@ static inline char *edu_address(void)
 			continue;
 		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vendor",
 			 de->d_name);
-		if (read_long(path) != 0x1234)
+		if (read_long(path) != vendor)
 			continue;
 		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/device",
 			 de->d_name);
-		if (read_long(path) != 0x11e8)
+		if (read_long(path) != device)
 			continue;
 		snprintf(addr, sizeof(addr), "%s", de->d_name);
 		closedir(d);
@@ -277,6 +296,12 @@ static inline char *edu_address(void)
 	}
 	closedir(d);
 	return NULL;
+}
+
+/* The sysfs name of QEMU's edu PCI device (1234:11e8), or NULL. */
+static inline char *edu_address(void)
+{
+	return tcr_pci_address(0x1234, 0x11e8);
 }
 
 /*
