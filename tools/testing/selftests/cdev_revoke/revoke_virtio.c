@@ -561,7 +561,8 @@ TEST_F_TIMEOUT(ctrl, unplug_with_held_files, 300)
 	ASSERT_LE(0, fd);
 	w.fd = open(self->vp1, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, w.fd);
-	r.fd = p.fd = fd;
+	r.fd = fd;
+	p.fd = fd;
 	ASSERT_EQ(0, pthread_create(&t[0], NULL, tcr_waiter_fn, &r));
 	ASSERT_EQ(0, pthread_create(&t[1], NULL, tcr_waiter_fn, &p));
 	ASSERT_EQ(0, pthread_create(&t[2], NULL, writer_fn, &w));
@@ -571,7 +572,7 @@ TEST_F_TIMEOUT(ctrl, unplug_with_held_files, 300)
 	pthread_join(t[0], NULL);
 	pthread_join(t[1], NULL);
 	pthread_join(t[2], NULL);
-	ksft_print_msg("%s: device_del of the controller done in %ld ms; read %zd %s, poll 0x%x, write %d %s\n",
+	ksft_print_msg("%s: controller gone in %ld ms; read %zd %s, poll 0x%x, write %d %s\n",
 		       variant->stock ? "stock" : "ours", now_ms() - t0,
 		       r.ret, strerror(r.err), p.revents, w.ret,
 		       strerror(w.err));
