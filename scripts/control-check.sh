@@ -12,6 +12,10 @@
 # Its case passes only if that variant passed (it asserts what userspace sees: readers and pollers
 # never woken, the freed EC still called) and the console has KASAN's reports in the stock
 # module's ioctl and release.
+# And the stock variant of revoke_virtio's "parked" fixture: a write parked in copy_from_user() on a
+# userfaultfd page while the virtio-serial controller is hot-unplugged. Its case passes only if the
+# program saw the removal complete under the parked write and the console has a KASAN
+# use-after-free report by that program after it.
 set -uo pipefail
 . "$(dirname "$0")/common.sh"
 IMG=$1 PROG=$2
@@ -19,11 +23,13 @@ LOG=$RES/vm-control-console.log TAP=$RES/vm-control.tap
 name="optin=0 control: KASAN use-after-free in tcr_ioctl after unbind (expected failure)"
 CROSEC=$(dirname "$PROG")/revoke_cros_ec
 name2="stock cros_ec_chardev: EC removed with files open, KASAN use-after-free in ioctl and release (expected failure)"
-rm -f "$LOG" "$TAP" "$RES/vm-control/control-revoke_cros_ec.txt"
+VIRTIO=$(dirname "$PROG")/revoke_virtio
+name3="stock virtio_console: controller removed under a write parked in copy_from_user(), KASAN use-after-free (expected failure)"
+rm -f "$LOG" "$TAP" "$RES"/vm-control/control-revoke_{cros_ec,virtio}.txt
 [ -x "$PROG" ] || die "no control program $PROG"
 info "control boot: test driver with optin=0 (expected: KASAN use-after-free)"
 VM_TIMEOUT=${CONTROL_TIMEOUT:-300} "$REPO/scripts/vm-run.sh" "$IMG" control "$LOG" "$RES/vm-control" \
-	"cdev_control=$PROG" "cdev_control_stock=$CROSEC" kunit.enable=0
+	"cdev_control=$PROG" "cdev_control_stock=$CROSEC,$VIRTIO" kunit.enable=0
 vrc=$?
 # The program's own lines come from its output file in the results share: on the console the
 # kernel's report can land in the middle of one of them.
@@ -52,9 +58,21 @@ elif ! grep -aq -E 'BUG: KASAN: slab-use-after-free in cros_ec_chardev_ioctl' "$
 elif ! grep -aq -E 'BUG: KASAN: slab-use-after-free in cros_ec_chardev_release' "$LOG"; then
 	why2="no KASAN use-after-free report in cros_ec_chardev_release"
 fi
+OUT3=$RES/vm-control/control-revoke_virtio.txt
+why3=
+if [ $vrc != 0 ]; then
+	why3="the control guest did not finish"
+elif [ ! -s "$OUT3" ]; then
+	why3="the stock variant of revoke_virtio did not run"
+elif ! grep -q '^ok .* parked\.stock\.write_across_removal$' "$OUT3"; then
+	why3="the stock parked-write case failed or did not run: $(grep -a -m3 -E '^#  *(FAIL|SKIP)|^not ok' "$OUT3" | tr '\n' ' ')"
+elif ! sed -n '/revoke_virtio: stock: resolving the parked write/,$p' "$LOG" |
+	grep -a -A3 -E 'BUG: KASAN: [a-z-]*use-after-free in' | grep -q 'by task revoke_virtio'; then
+	why3="no KASAN use-after-free report by revoke_virtio after the removal"
+fi
 {
 	echo "KTAP version 1"
-	echo "1..2"
+	echo "1..3"
 	if [ -z "$why" ]; then
 		{ grep -ao 'CONTROL: [a-z/].*' "$OUTF"; grep -a -m2 'BUG: KASAN' "$LOG"; } | sed -E 's/^\[ *[0-9.]+\] //; s/^/# /'
 		echo "ok 1 $name"
@@ -71,6 +89,16 @@ fi
 		echo "# $why2"
 		echo "not ok 2 $name2"
 	fi
+	if [ -z "$why3" ]; then
+		{ grep -a -E '^# (stock|PASSED)' "$OUT3" | sed 's/^# //'
+		  sed -n '/revoke_virtio: stock: resolving the parked write/,$p' "$LOG" |
+			grep -a -E 'BUG: KASAN: [a-z-]*use-after-free in' |
+			sed -E 's/^\[ *[0-9.]+\] //; s/\+0x.*//' | sort | uniq -c; } | sed 's/^/# /'
+		echo "ok 3 $name3"
+	else
+		echo "# $why3"
+		echo "not ok 3 $name3"
+	fi
 } >"$TAP"
 cat "$TAP"
-[ -z "$why" ] && [ -z "$why2" ]
+[ -z "$why" ] && [ -z "$why2" ] && [ -z "$why3" ]

@@ -173,10 +173,7 @@ static const char *ec_setup(int stock)
 	static char why[160];
 	int ret;
 
-	if (tcr_module_loaded("cros_ec_chardev") && stock_loaded() != stock &&
-	    tcr_rmmod("cros_ec_chardev"))
-		return "cannot unload cros_ec_chardev";
-	ret = tcr_load_module_at(stock ? STOCK_KO : CHARDEV_KO, "");
+	ret = tcr_load_kind("cros_ec_chardev", CHARDEV_KO, STOCK_KO, stock);
 	if (ret) {
 		snprintf(why, sizeof(why), "load %s: %s",
 			 stock ? STOCK_KO : CHARDEV_KO, strerror(-ret));
@@ -297,25 +294,14 @@ FIXTURE(crosec) {
 	int stock;
 };
 
-FIXTURE_VARIANT(crosec) {
-	int stock;
-};
-
-FIXTURE_VARIANT_ADD(crosec, ours) {
-	.stock = 0,
-};
-
-FIXTURE_VARIANT_ADD(crosec, stock) {
-	.stock = 1,
-};
+TCR_STOCK_VARIANTS(crosec);
 
 FIXTURE_SETUP(crosec)
 {
-	const char *mode = getenv("cdev_mode");
 	const char *why;
 
 	self->stock = variant->stock;
-	if (self->stock && (!mode || strcmp(mode, "control")))
+	if (self->stock && !tcr_control_boot())
 		SKIP(return, "stock: use-after-free by design; runs in the control boot");
 	why = ec_setup(self->stock);
 	if (why)

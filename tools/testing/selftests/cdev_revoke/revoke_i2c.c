@@ -116,11 +116,8 @@ static const char *bus_setup(int stock, char *node, size_t len)
 	if (access(I801_DEV, F_OK))
 		return "no ICH9 SMBus at " I801_PCI;
 	/* i2c-dev: the one asked for */
-	if (tcr_module_loaded("i2c_dev") && tcr_module_stock("i2c_dev") != stock &&
-	    tcr_rmmod("i2c_dev"))
-		return "cannot unload i2c_dev";
-	ret = tcr_load_module_at(stock ? "../../i2c-stock/i2c-dev.ko" :
-				  "../drivers/i2c/i2c-dev.ko", "");
+	ret = tcr_load_kind("i2c_dev", "../drivers/i2c/i2c-dev.ko",
+			    "../../i2c-stock/i2c-dev.ko", stock);
 	if (ret == -ENOENT)
 		return stock ? "no stock i2c-dev.ko (build/out/i2c-stock)" :
 			       "no i2c-dev.ko next to TCR_KO";

@@ -47,17 +47,7 @@ FIXTURE(uio) {
 	bool irq;
 };
 
-FIXTURE_VARIANT(uio) {
-	bool stock;
-};
-
-FIXTURE_VARIANT_ADD(uio, ours) {
-	.stock = false,
-};
-
-FIXTURE_VARIANT_ADD(uio, stock) {
-	.stock = true,
-};
+TCR_STOCK_VARIANTS(uio);
 
 /* Unload both uio modules and load @core then uio_pci_generic: 0 or -errno. */
 static int load_uio(const char *core)

@@ -16,12 +16,14 @@
  * source built against the same kernel by scripts/stock-module.sh) in place
  * of the converted one and assert what stock does.  The visible difference
  * for these cases is the SIGIO si_code (POLL_OUT on stock, POLL_HUP
- * converted).  The stock use of port->portdev and of the freed virtqueues
- * by a write that sleeps across the unplug (in copy_from_user()) needs a
- * write parked there, by userfaultfd, which the VM kernel lacks: not here.
+ * converted).  Fixture "parked" parks a write in copy_from_user() on a
+ * userfaultfd page and removes the controller meanwhile: stock goes on into
+ * the freed virtqueues (KASAN), so its variant runs only in the control
+ * boot (scripts/control-check.sh checks the console); the converted driver
+ * holds the removal until the write returns.
  *
- * Fixture "port" runs first (no pciehp); "ctrl" unplugs the controller
- * through pciehp, whose known lockdep report turns lockdep off.
+ * Fixture "port" runs first (no pciehp); "ctrl" and "parked" unplug the
+ * controller through pciehp, whose known lockdep report turns lockdep off.
  *
  * Environment: TCR_KO (test_cdev_revoke.ko; virtio_console.ko is found in
  * the same kernel build, the stock one in ../../virtio-stock/ relative to
@@ -33,6 +35,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <liburing.h>
+#include <linux/userfaultfd.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -43,6 +46,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../kselftest_harness.h"
@@ -56,7 +60,6 @@
 #define CTRL_ADD	"add vser0 virtio-serial-pci rp2"
 #define OURS_KO		"../drivers/char/virtio_console.ko"
 #define STOCK_KO	"../../virtio-stock/virtio_console.ko"
-#define MOD_TAINT	"/sys/module/virtio_console/taint"
 #define WAKE_MS		10000	/* "at once", on a loaded TCG host */
 
 /* The /dev node of the port named @name: 0, or -1 if there is none. */
@@ -112,18 +115,10 @@ static int vport_wait(const char *name, char *node, size_t len, int present)
 	return -1;
 }
 
-/* The loaded virtio_console is an out-of-tree build (taint O): stock. */
+/* The loaded virtio_console is an out-of-tree build: the stock one. */
 static int stock_loaded(void)
 {
-	char buf[16] = "";
-	int fd = open(MOD_TAINT, O_RDONLY);
-
-	if (fd < 0)
-		return 0;
-	if (read(fd, buf, sizeof(buf) - 1) < 0)
-		buf[0] = 0;
-	close(fd);
-	return !!strchr(buf, 'O');
+	return tcr_module_stock("virtio_console");
 }
 
 /* Whether the guest has the virtio-serial PCI device (1af4:1003/1043). */
@@ -182,18 +177,14 @@ static const char *vport_setup(int stock, char *vp0, char *vp1, size_t len)
 
 	if (!getenv("TCR_HOTPLUG"))
 		return "no TCR_HOTPLUG (the host's QMP helper)";
-	if (!access("/sys/module/virtio_console", F_OK) &&
-	    stock_loaded() != stock && tcr_rmmod("virtio_console"))
-		return "cannot unload virtio_console";
-	loaded = !access("/sys/module/virtio_console", F_OK);
-	ret = tcr_load_module_at(stock ? STOCK_KO : OURS_KO, "");
+	loaded = tcr_module_loaded("virtio_console") &&
+		 stock_loaded() == stock;
+	ret = tcr_load_kind("virtio_console", OURS_KO, STOCK_KO, stock);
 	if (ret) {
 		snprintf(why, sizeof(why), "load %s: %s",
 			 stock ? STOCK_KO : OURS_KO, strerror(-ret));
 		return why;
 	}
-	if (stock_loaded() != stock)
-		return "the wrong virtio_console is loaded";
 	if (!loaded) {	/* the probe announces the ports */
 		vport_wait(VP0_NAME, NULL, 0, 1);
 		vport_wait(VP1_NAME, NULL, 0, 1);
@@ -204,6 +195,27 @@ static const char *vport_setup(int stock, char *vp0, char *vp1, size_t len)
 	    vport_wait(VP1_NAME, vp1, len, 1))
 		return "no /dev/vport nodes";
 	return NULL;
+}
+
+/*
+ * The setup of every fixture: a stock variant runs in the boot its fixture
+ * belongs to (@control: the control boot, for a use-after-free by design),
+ * the converted one in the main boot.
+ */
+static void fixture_setup(struct __test_metadata *_metadata, int stock,
+			  bool control, char *vp0, char *vp1, size_t len)
+{
+	const char *why;
+
+	if (stock && control && !tcr_control_boot())
+		SKIP(return, "stock: use-after-free by design; runs in the control boot");
+	if (stock && !control && tcr_control_boot())
+		SKIP(return, "stock: runs in the main boot");
+	if (!stock && tcr_control_boot())
+		SKIP(return, "ours: runs in the main boot");
+	why = vport_setup(stock, vp0, vp1, len);
+	if (why)
+		SKIP(return, "%s", why);
 }
 
 /* A thread blocked in write(), on a port whose host side is closed. */
@@ -282,25 +294,12 @@ FIXTURE(port) {
 	char vp1[64];
 };
 
-FIXTURE_VARIANT(port) {
-	int stock;
-};
-
-FIXTURE_VARIANT_ADD(port, stock) {
-	.stock = 1,
-};
-
-FIXTURE_VARIANT_ADD(port, ours) {
-	.stock = 0,
-};
+TCR_STOCK_VARIANTS(port);
 
 FIXTURE_SETUP(port)
 {
-	const char *why = vport_setup(variant->stock, self->vp0, self->vp1,
-				      sizeof(self->vp0));
-
-	if (why)
-		SKIP(return, "%s", why);
+	fixture_setup(_metadata, variant->stock, false, self->vp0, self->vp1,
+		      sizeof(self->vp0));
 }
 
 FIXTURE_TEARDOWN(port)
@@ -517,25 +516,12 @@ FIXTURE(ctrl) {
 	char vp1[64];
 };
 
-FIXTURE_VARIANT(ctrl) {
-	int stock;
-};
-
-FIXTURE_VARIANT_ADD(ctrl, stock) {
-	.stock = 1,
-};
-
-FIXTURE_VARIANT_ADD(ctrl, ours) {
-	.stock = 0,
-};
+TCR_STOCK_VARIANTS(ctrl);
 
 FIXTURE_SETUP(ctrl)
 {
-	const char *why = vport_setup(variant->stock, self->vp0, self->vp1,
-				      sizeof(self->vp0));
-
-	if (why)
-		SKIP(return, "%s", why);
+	fixture_setup(_metadata, variant->stock, false, self->vp0, self->vp1,
+		      sizeof(self->vp0));
 }
 
 FIXTURE_TEARDOWN(ctrl)
@@ -592,6 +578,223 @@ TEST_F_TIMEOUT(ctrl, unplug_with_held_files, 300)
 	assert_gone(_metadata, fd);
 	EXPECT_EQ(0, close(fd));
 	EXPECT_EQ(0, close(w.fd));
+}
+
+/*
+ * A write parked in copy_from_user(): a child process writes to vp0 from a
+ * page registered with userfaultfd and never populated, and its fault
+ * handler thread resolves the fault only when the parent says so.  The
+ * child reports "fault taken" (one byte), then the write's result and a
+ * second write's, on @res_fd.
+ */
+struct parked_res {
+	ssize_t ret;
+	int err;
+	ssize_t ret2;
+	int err2;
+};
+
+struct parked_handler {
+	int uffd;
+	int res_fd;
+	int go_fd;
+	long page;
+	char *src;
+};
+
+static void *parked_handler_fn(void *arg)
+{
+	struct parked_handler *h = arg;
+	struct uffd_msg msg;
+	struct uffdio_copy copy;
+	char c;
+
+	if (read(h->uffd, &msg, sizeof(msg)) != sizeof(msg) ||
+	    msg.event != UFFD_EVENT_PAGEFAULT)
+		return NULL;
+	if (write(h->res_fd, "f", 1) != 1 || read(h->go_fd, &c, 1) != 1)
+		return NULL;
+	copy.dst = msg.arg.pagefault.address & ~(h->page - 1);
+	copy.src = (unsigned long)h->src;
+	copy.len = h->page;
+	copy.mode = 0;
+	ioctl(h->uffd, UFFDIO_COPY, &copy);
+	return NULL;
+}
+
+static void parked_child(const char *node, int res_fd, int go_fd)
+{
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
+	struct uffdio_api api = { .api = UFFD_API };
+	struct parked_handler h = { .res_fd = res_fd, .go_fd = go_fd };
+	struct parked_res r;
+	pthread_t t;
+	char *area;
+	int fd;
+
+	h.page = sysconf(_SC_PAGESIZE);
+	fd = open(node, O_RDWR | O_CLOEXEC);
+	h.uffd = syscall(__NR_userfaultfd, O_CLOEXEC);
+	if (fd < 0 || h.uffd < 0 || ioctl(h.uffd, UFFDIO_API, &api))
+		_exit(2);
+	area = mmap(NULL, h.page, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	h.src = mmap(NULL, h.page, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (area == MAP_FAILED || h.src == MAP_FAILED)
+		_exit(3);
+	memset(h.src, 'p', h.page);
+	reg.range.start = (unsigned long)area;
+	reg.range.len = h.page;
+	if (ioctl(h.uffd, UFFDIO_REGISTER, &reg) ||
+	    pthread_create(&t, NULL, parked_handler_fn, &h))
+		_exit(4);
+	r.ret = write(fd, area, 16);
+	r.err = errno;
+	r.ret2 = write(fd, "x", 1);
+	r.err2 = errno;
+	if (write(res_fd, &r, sizeof(r)) != sizeof(r))
+		_exit(5);
+	pthread_join(t, NULL);
+	_exit(0);
+}
+
+/* Wait up to @ms for @fd to become readable: 1, or 0 on timeout. */
+static int readable(int fd, int ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+	return poll(&pfd, 1, ms) == 1;
+}
+
+struct hotplug_call {
+	const char *op;
+	int ret;
+};
+
+static void *hotplug_fn(void *arg)
+{
+	struct hotplug_call *c = arg;
+
+	c->ret = tcr_hotplug(c->op);
+	return NULL;
+}
+
+FIXTURE(parked) {
+	char vp0[64];
+	char vp1[64];
+	pid_t child;
+};
+
+TCR_STOCK_VARIANTS(parked);
+
+FIXTURE_SETUP(parked)
+{
+	fixture_setup(_metadata, variant->stock, true, self->vp0, self->vp1,
+		      sizeof(self->vp0));
+}
+
+FIXTURE_TEARDOWN(parked)
+{
+	/* a child left parked holds the converted driver's removal */
+	if (self->child > 0) {
+		kill(self->child, SIGKILL);
+		waitpid(self->child, NULL, 0);
+	}
+	vport_restore();
+}
+
+/*
+ * The controller removed while a write to vp0 sleeps in copy_from_user()
+ * (after wait_port_writable() and alloc_buf()).  Stock: the removal
+ * completes under the parked write, which then goes on into the freed
+ * out_vq (the KASAN report the control boot's console must show).
+ * Converted: the removal waits for the write; the write returns without an
+ * error, and the file is dead afterwards.
+ */
+TEST_F_TIMEOUT(parked, write_across_removal, 300)
+{
+	struct hotplug_call del = { .op = "del vser0", .ret = 1 };
+	struct parked_res r = { .ret = -2, .ret2 = -2 };
+	int res[2], go[2], status = 0, parked, i;
+	pthread_t t;
+	long t0;
+	char c;
+
+	ASSERT_EQ(0, pipe2(res, O_CLOEXEC));
+	ASSERT_EQ(0, pipe2(go, O_CLOEXEC));
+	self->child = fork();
+	ASSERT_LE(0, self->child);
+	if (!self->child)
+		parked_child(self->vp0, res[1], go[0]);
+	close(res[1]);
+	close(go[0]);
+	ASSERT_EQ(1, readable(res[0], 10000));	/* the fault is taken */
+	ASSERT_EQ(1, read(res[0], &c, 1));
+	ASSERT_EQ('f', c);
+	t0 = now_ms();
+	ASSERT_EQ(0, pthread_create(&t, NULL, hotplug_fn, &del));
+	if (variant->stock) {
+		/* nothing waits for the write: the controller goes */
+		pthread_join(t, NULL);
+		parked = !readable(res[0], 0);
+		ksft_print_msg("stock: controller removed in %ld ms, the write %s\n",
+			       now_ms() - t0, parked ? "still parked" : "done");
+		ASSERT_EQ(0, del.ret);
+		EXPECT_TRUE(parked);
+		EXPECT_FALSE(ctrl_present());
+	} else {
+		/* the removal waits for the write in flight */
+		usleep(3000000);
+		parked = pthread_tryjoin_np(t, NULL) != 0;
+		ksft_print_msg("ours: removal %s 3 s after device_del, the write parked\n",
+			       parked ? "still waiting" : "done");
+		EXPECT_TRUE(parked);
+		EXPECT_TRUE(ctrl_present());
+	}
+	/* the console's marker for scripts/control-check.sh */
+	i = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
+	if (i >= 0) {
+		dprintf(i, "revoke_virtio: %s: resolving the parked write\n",
+			variant->stock ? "stock" : "ours");
+		close(i);
+	}
+	ASSERT_EQ(1, write(go[1], "g", 1));	/* resolve the fault */
+	if (readable(res[0], 60000) &&
+	    read(res[0], &r, sizeof(r)) != sizeof(r))
+		r.ret = -2;
+	if (!variant->stock) {
+		if (parked)
+			pthread_join(t, NULL);
+		ksft_print_msg("ours: controller removed %ld ms after device_del\n",
+			       now_ms() - t0);
+		EXPECT_EQ(0, del.ret);
+	}
+	/* stock may oops in the child's write: do not wait for it forever */
+	for (i = 0; i < 100; i++) {
+		if (waitpid(self->child, &status, WNOHANG) == self->child)
+			break;
+		usleep(100000);
+	}
+	if (i == 100) {
+		kill(self->child, SIGKILL);
+		waitpid(self->child, &status, 0);
+	}
+	self->child = 0;
+	ksft_print_msg("%s: parked write %zd %s, then %zd %s; child %s %d\n",
+		       variant->stock ? "stock" : "ours", r.ret,
+		       r.ret < 0 ? strerror(r.err) : "", r.ret2,
+		       r.ret2 < 0 ? strerror(r.err2) : "",
+		       WIFSIGNALED(status) ? "killed by signal" : "exit",
+		       WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+	if (!variant->stock) {
+		EXPECT_LE(0, r.ret);
+		EXPECT_EQ(-1, r.ret2);
+		EXPECT_EQ(ENODEV, r.err2);
+		EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
+	}
+	close(res[0]);
+	close(go[1]);
 }
 
 TEST_HARNESS_MAIN

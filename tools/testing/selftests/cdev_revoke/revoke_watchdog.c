@@ -65,17 +65,7 @@ FIXTURE(wdt) {
 	int kmsg;		/* /dev/kmsg, read from the end */
 };
 
-FIXTURE_VARIANT(wdt) {
-	bool stock;
-};
-
-FIXTURE_VARIANT_ADD(wdt, ours) {
-	.stock = false,
-};
-
-FIXTURE_VARIANT_ADD(wdt, stock) {
-	.stock = true,
-};
+TCR_STOCK_VARIANTS(wdt);
 
 static int esb_bound(void)
 {
@@ -118,13 +108,7 @@ static int esb_load(struct _test_data_wdt *self, bool stock,
 	int ret;
 
 	tcr_rmmod("i6300esb");
-	if (!access("/sys/module/watchdog", F_OK) &&
-	    tcr_module_stock("watchdog") != stock) {
-		ret = tcr_rmmod("watchdog");
-		if (ret)
-			return ret;
-	}
-	ret = tcr_load_module_at(stock ? STOCK_KO : CORE_KO, "");
+	ret = tcr_load_kind("watchdog", CORE_KO, STOCK_KO, stock);
 	if (ret)
 		return ret;
 	ret = tcr_load_module_at(ESB_KO, params);
@@ -362,6 +346,24 @@ TEST_F_TIMEOUT(wdt, io_uring_write, 60)
 	EXPECT_EQ(0, close(fd));
 }
 
+/* Open @node, write @s and close it: 0 and the watchdog's state, or -errno. */
+static int write_close(const char *node, const char *s, char *state,
+		       size_t len)
+{
+	int fd = open(node, O_WRONLY | O_CLOEXEC);
+	int ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = wdt_write(fd, s);
+	if (close(fd) && ret >= 0)
+		ret = -errno;
+	if (ret < 0)
+		return ret;
+	read_sys("state", state, len);
+	return ret == (int)strlen(s) ? 0 : -EIO;
+}
+
 /*
  * Magic close, with the device bound: a close after 'V' stops the
  * watchdog; a close without it leaves it running ("watchdog did not
@@ -370,30 +372,17 @@ TEST_F_TIMEOUT(wdt, io_uring_write, 60)
 TEST_F_TIMEOUT(wdt, magic_close, 60)
 {
 	char state[32];
-	int fd;
 
-	fd = open(WDT_NODE, O_WRONLY | O_CLOEXEC);
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(1, wdt_write(fd, "V"));
-	ASSERT_EQ(0, close(fd));
-	read_sys("state", state, sizeof(state));
+	ASSERT_EQ(0, write_close(WDT_NODE, "V", state, sizeof(state)));
 	EXPECT_STREQ("inactive", state);
 	EXPECT_EQ(0, kmsg_seen(self, "did not stop"));
 
-	fd = open(WDT_MISC, O_WRONLY | O_CLOEXEC);
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(1, wdt_write(fd, "x"));
-	ASSERT_EQ(0, close(fd));
-	read_sys("state", state, sizeof(state));
+	ASSERT_EQ(0, write_close(WDT_MISC, "x", state, sizeof(state)));
 	EXPECT_STREQ("active", state);
 	EXPECT_EQ(1, kmsg_seen(self, "watchdog0: watchdog did not stop!"));
 
 	/* stop it: open again (the close cleared the single-open bit), 'V' */
-	fd = open(WDT_NODE, O_WRONLY | O_CLOEXEC);
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(1, wdt_write(fd, "V"));
-	ASSERT_EQ(0, close(fd));
-	read_sys("state", state, sizeof(state));
+	ASSERT_EQ(0, write_close(WDT_NODE, "V", state, sizeof(state)));
 	EXPECT_STREQ("inactive", state);
 }
 

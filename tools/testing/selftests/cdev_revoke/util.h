@@ -58,6 +58,18 @@ static inline int cdev_stock(void)
 	return s && *s == '1';
 }
 
+/*
+ * Whether this is the control boot (cdev_mode=control, scripts/control-check.sh):
+ * where a stock variant whose failure is a use-after-free runs, its console
+ * kept out of the splat gate.
+ */
+static inline bool tcr_control_boot(void)
+{
+	const char *m = getenv("cdev_mode");
+
+	return m && !strcmp(m, "control");
+}
+
 static inline long now_ms(void)
 {
 	struct timespec ts;
@@ -203,6 +215,41 @@ static inline int tcr_load_module_at(const char *rel, const char *params)
 	ret = tcr_finit(path, params);
 	return ret == -EEXIST ? 0 : ret;
 }
+
+/*
+ * Make the module @name the converted build (@ours_rel) or, if @stock, the
+ * stock one (@stock_rel; both as in tcr_ko_path()): the other kind is
+ * unloaded first.  0, or -errno: -EBUSY if the other kind cannot be
+ * unloaded, -EPROTO if the loaded module is still not the kind asked for.
+ */
+static inline int tcr_load_kind(const char *name, const char *ours_rel,
+				const char *stock_rel, bool stock)
+{
+	int ret;
+
+	if (tcr_module_loaded(name) && tcr_module_stock(name) != stock &&
+	    tcr_rmmod(name))
+		return -EBUSY;
+	ret = tcr_load_module_at(stock ? stock_rel : ours_rel, "");
+	if (ret)
+		return ret;
+	return tcr_module_stock(name) == stock ? 0 : -EPROTO;
+}
+
+/*
+ * The variants of a fixture whose cases run on the converted driver
+ * ("ours") and on the stock one ("stock"): variant->stock.
+ */
+#define TCR_STOCK_VARIANTS(fixture)		\
+	FIXTURE_VARIANT(fixture) {		\
+		bool stock;			\
+	};					\
+	FIXTURE_VARIANT_ADD(fixture, ours) {	\
+		.stock = false,			\
+	};					\
+	FIXTURE_VARIANT_ADD(fixture, stock) {	\
+		.stock = true,			\
+	}
 
 /*
  * The /dev node of the test driver's device bound at sysfs @devdir, a
