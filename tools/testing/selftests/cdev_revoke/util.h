@@ -398,6 +398,45 @@ static inline int tcr_hotplug(const char *op)
 }
 
 /*
+ * The pid of a task sleeping with @func in its kernel stack
+ * (/proc/PID/stack, root and CONFIG_STACKTRACE), or 0 if there is none:
+ * how a test sees that a removal has reached the revocation and waits in
+ * it, which no file of the device can tell while the fence holds.
+ */
+static inline pid_t tcr_task_in(const char *func)
+{
+	char path[64], buf[4096];
+	struct dirent *de;
+	pid_t pid = 0;
+	ssize_t n;
+	DIR *d;
+	int fd;
+
+	d = opendir("/proc");
+	if (!d)
+		return 0;
+	while (!pid && (de = readdir(d))) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%.20s/stack", de->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		buf[n > 0 ? n : 0] = 0;
+		/* "[<0>] func+0x../0x.." */
+		for (char *p = buf; (p = strstr(p, func)); p++)
+			if (p > buf && p[-1] == ' ' && p[strlen(func)] == '+') {
+				pid = atoi(de->d_name);
+				break;
+			}
+	}
+	closedir(d);
+	return pid;
+}
+
+/*
  * Load a word of a mapping: 0 and the word in *@val, or -1 if the load
  * raised SIGBUS.
  */
