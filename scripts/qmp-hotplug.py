@@ -13,7 +13,10 @@ default 90 per request). The script ends when QEMU closes the QMP socket.
 Other devices: "SEQ del ID" deletes device ID (waiting for DEVICE_DELETED: for a PCIe device
 until pciehp powered the slot off, for a virtserialport at once), "SEQ add ID DRIVER BUS
 [PROP=VALUE...]" adds one (revoke_virtio: the virtio-serial-pci controller vser0 and its
-virtserialports vp0, vp1).
+virtserialports vp0, vp1; revoke_usb: "SEQ add wac2 usb-wacom-tablet xhci0.0 port=2", a USB
+device on port 2 of the qemu-xhci, whose DEVICE_DELETED comes at once: the guest sees the port's
+disconnect afterwards). "SEQ rel DX DY" sends a relative pointer motion (QMP input-send-event) to
+the active mouse: a USB tablet that has reported once (revoke_usb: the wacom's next IN report).
 """
 import json
 import os
@@ -99,6 +102,10 @@ class Qmp:
             m = self.recv(0)
 
 
+# device properties that QEMU types as strings even when their value is a number
+STRING_PROPS = {"port"}
+
+
 def log(msg):
     print(f"qmp-hotplug: {msg}", flush=True)
 
@@ -142,8 +149,16 @@ def main():
                     args = {"id": line[2], "driver": line[3], "bus": line[4]}
                     for kv in line[5:]:  # QMP wants integers typed as such
                         k, v = kv.split("=", 1)
-                        args[k] = int(v) if v.isdigit() else v
+                        args[k] = int(v) if v.isdigit() and k not in STRING_PROPS else v
                 r = q.cmd("device_add", **args)
+                if "error" in r:
+                    raise RuntimeError(r["error"].get("desc"))
+            elif op == "rel":
+                if len(line) != 4:
+                    raise ValueError(f"rel needs DX DY: {line[2:]}")
+                ev = [{"type": "rel", "data": {"axis": a, "value": int(v)}}
+                      for a, v in (("x", line[2]), ("y", line[3]))]
+                r = q.cmd("input-send-event", events=ev)
                 if "error" in r:
                     raise RuntimeError(r["error"].get("desc"))
             else:

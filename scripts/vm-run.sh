@@ -45,8 +45,16 @@ if [ "$MACHINE" = q35 ]; then
 		-device virtserialport,bus=vser0.0,nr=1,chardev=vpc0,name=org.cdev-revoke.0,id=vp0
 		-chardev socket,id=vpc1,path=$OUT/vm-img/vport1-$MODE.sock,server=on,wait=off
 		-device virtserialport,bus=vser0.0,nr=2,chardev=vpc1,name=org.cdev-revoke.1,id=vp1"
+	# revoke_usb: a qemu-xhci controller with no device on it; the test plugs USB devices into
+	# its ports (QMP device_add ...,bus=xhci0.0,port=N, i.e. guest port 1-N) and unplugs them
+	# (device_del: a cable pull). Last on pcie.0, so the other devices keep their slots. usbhid
+	# ignores QEMU's usb-wacom-tablet (056a:0000, HID_QUIRK_IGNORE), which leaves it to the
+	# class drivers bound through new_id (ldusb, iowarrior).
+	MACHINE_ARGS="$MACHINE_ARGS -device qemu-xhci,id=xhci0,bus=pcie.0,p2=8,p3=4"
+	MACHINE_CMDLINE="usbhid.quirks=0x056a:0x0000:0x4"
 else
 	MACHINE_ARGS="-machine $MACHINE -device edu"
+	MACHINE_CMDLINE=
 fi
 # the physmap driver may write (e.g. nothing for reads); reset the image each boot
 cp "$PF" "$OUT/vm-img/pflash1-run-$MODE.img"
@@ -70,7 +78,7 @@ tpm_args=
 # window and the kernel moved the edu BAR onto the local APIC at 0xfee00000.)
 # printk.time=1: timestamps for diagnosis (ktap.py and splat-check strip them).
 # kasan_multi_shot: report every bad access, not only the first one.
-APPEND="console=ttyS0 panic=-1 acpi=noirq printk.time=1 kasan_multi_shot root=hostroot rootfstype=9p rootflags=trans=virtio,version=9p2000.L ro init=$REPO/scripts/guest-init.sh cdev_mode=$MODE cdev_results=$RDIR cdev_repo=$REPO TCR_KO=$(realpath -m "$(dirname "$IMG")/../../../lib/test_cdev_revoke.ko") ${TCR_CYCLES:+TCR_CYCLES=$TCR_CYCLES} ${CDEV_TEST_TIMEOUT:+cdev_test_timeout=$CDEV_TEST_TIMEOUT} $*"
+APPEND="console=ttyS0 panic=-1 acpi=noirq printk.time=1 kasan_multi_shot root=hostroot rootfstype=9p rootflags=trans=virtio,version=9p2000.L ro init=$REPO/scripts/guest-init.sh cdev_mode=$MODE cdev_results=$RDIR cdev_repo=$REPO TCR_KO=$(realpath -m "$(dirname "$IMG")/../../../lib/test_cdev_revoke.ko") ${TCR_CYCLES:+TCR_CYCLES=$TCR_CYCLES} ${CDEV_TEST_TIMEOUT:+cdev_test_timeout=$CDEV_TEST_TIMEOUT} $MACHINE_CMDLINE $*"
 
 # KVM: /dev/kvm exists here but guests hang (nested virt). Use it only if a probe guest boots.
 probe_kvm() {

@@ -6,8 +6,9 @@
 #   build/results/vm/selftests.tap kselftest TAP written by the guest
 #   build/results/vm/kmemleak.txt  kmemleak report after two explicit scans
 #   build/results/vm-control.tap   the optin=0 control (scripts/control-check.sh): KTAP, 1 case
-#   build/out/{i2c,uio,watchdog,virtio,crosec}-stock/ the stock i2c-dev.ko, uio.ko, watchdog.ko,
-#                                  virtio_console.ko and cros_ec_chardev.ko of the controls
+#   build/out/{i2c,uio,watchdog,virtio,crosec,ldusb,iowarrior}-stock/ the stock i2c-dev.ko,
+#                                  uio.ko, watchdog.ko, virtio_console.ko, cros_ec_chardev.ko,
+#                                  ldusb.ko and iowarrior.ko of the controls
 #                                  (scripts/stock-module.sh)
 #   build/results/vm-lockdep.tap   the lockdep cases, one boot each (scripts/lockdep-check.sh)
 # env: FALLBACK=1 replaces the project-only KUnit symbol by CONFIG_LIST_KUNIT_TEST (harness testing)
@@ -37,8 +38,8 @@ elif [ $brc != 0 ]; then
 	exit 1
 fi
 
-# The stock controls of revoke_i2c, revoke_uio, revoke_watchdog, revoke_virtio and revoke_cros_ec
-# (their "stock" fixtures): the base commit's driver built as an external module against this
+# The stock controls of revoke_i2c, revoke_uio, revoke_watchdog, revoke_virtio, revoke_cros_ec and
+# revoke_usb (their "stock" fixtures): the base commit's driver built as an external module against this
 # kernel, loaded by the test in place of ours.
 "$REPO/scripts/stock-module.sh" "$B" drivers/i2c/i2c-dev.c "$OUT/i2c-stock" || rc=1
 "$REPO/scripts/stock-module.sh" "$B" drivers/uio/uio.c "$OUT/uio-stock" || rc=1
@@ -46,6 +47,8 @@ fi
 	drivers/watchdog/watchdog_core.c drivers/watchdog/watchdog_core.h drivers/watchdog/watchdog_pretimeout.h || rc=1
 "$REPO/scripts/stock-module.sh" "$B" drivers/char/virtio_console.c "$OUT/virtio-stock" || rc=1
 "$REPO/scripts/stock-module.sh" "$B" drivers/platform/chrome/cros_ec_chardev.c "$OUT/crosec-stock" || rc=1
+"$REPO/scripts/stock-module.sh" "$B" drivers/usb/misc/ldusb.c "$OUT/ldusb-stock" || rc=1
+"$REPO/scripts/stock-module.sh" "$B" drivers/usb/misc/iowarrior.c "$OUT/iowarrior-stock" || rc=1
 
 info "building selftests (tools/testing/selftests/cdev_revoke -> $ST)"
 mkdir -p "$ST"

@@ -8,6 +8,8 @@
 
 #include <dirent.h>
 #include <linux/types.h>
+#include <linux/uhid.h>
+#include <linux/input.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -20,7 +22,9 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -528,6 +532,333 @@ static inline int tcr_waiter_wait(struct tcr_waiter *w, long ms)
 	while (!tcr_load(w->done) && now_ms() < end)
 		usleep(5000);
 	return tcr_load(w->done);
+}
+
+/*
+ * HID devices for the hidraw tests.  A provider makes a HID device appear
+ * (plug) and disappear (unplug); its hidraw node is found by the device's
+ * name.  The uhid provider is a child process that owns /dev/uhid and
+ * creates the device with UHID_CREATE2 (a vendor page: a 4-byte input, a
+ * 2-byte output and a 2-byte feature report, no report ids); the test
+ * drives it through a socket (struct tcr_uhid_cmd) and it answers each
+ * command with its counters (struct tcr_uhid_stat) once it is done.  A
+ * second provider (a USB HID device plugged through QMP) can fill the same
+ * struct tcr_hid.
+ */
+#define TCR_HID_VENDOR		0x7c7c
+#define TCR_HID_PRODUCT		0x0001
+#define TCR_HID_FEATURE		{ 0x00, 0xab, 0xcd }	/* GET_REPORT answer */
+#define TCR_HID_RDESC_SIZE	33
+
+enum tcr_uhid_op {
+	TCR_UHID_CREATE = 1,	/* UHID_CREATE2 */
+	TCR_UHID_DESTROY,	/* UHID_DESTROY */
+	TCR_UHID_CLOSE,		/* close /dev/uhid */
+	TCR_UHID_INPUT,		/* UHID_INPUT2 of cmd.data (4 bytes) */
+	TCR_UHID_MUTE,		/* from now on, leave UHID_GET_REPORT unanswered */
+	TCR_UHID_FLOOD,		/* from now on, UHID_INPUT2 as fast as it can */
+	TCR_UHID_STAT,		/* only the counters */
+};
+
+struct tcr_uhid_cmd {
+	int op;
+	char name[64];
+	__u8 data[4];
+};
+
+/* What the provider saw from the kernel, and the last command's result. */
+struct tcr_uhid_stat {
+	int ret;		/* 0 or -errno of the last command */
+	int starts, stops, opens, closes, outputs, get_reports;
+	int seq_close, seq_stop;	/* event number of the last CLOSE, STOP */
+	int events;
+	long inputs;		/* UHID_INPUT2 of the flood */
+	__u8 output[8];		/* the last UHID_OUTPUT's data */
+	int output_size;
+};
+
+struct tcr_hid {
+	pid_t pid;		/* the provider process */
+	int sock;		/* its command socket */
+	char name[64];		/* HID_NAME of the device */
+	char node[64];		/* /dev/hidrawN */
+	int minor;		/* N */
+};
+
+static inline void tcr_uhid_event(int ufd, struct tcr_uhid_stat *st, bool mute)
+{
+	static const __u8 feature[] = TCR_HID_FEATURE;
+	struct uhid_event ev, rep;
+
+	if (read(ufd, &ev, sizeof(ev)) <= 0)
+		return;
+	st->events++;
+	switch (ev.type) {
+	case UHID_START:
+		st->starts++;
+		break;
+	case UHID_STOP:
+		st->stops++;
+		st->seq_stop = st->events;
+		break;
+	case UHID_OPEN:
+		st->opens++;
+		break;
+	case UHID_CLOSE:
+		st->closes++;
+		st->seq_close = st->events;
+		break;
+	case UHID_OUTPUT:
+		st->outputs++;
+		st->output_size = ev.u.output.size;
+		memcpy(st->output, ev.u.output.data, sizeof(st->output));
+		break;
+	case UHID_GET_REPORT:
+		st->get_reports++;
+		if (mute)
+			break;
+		memset(&rep, 0, sizeof(rep));
+		rep.type = UHID_GET_REPORT_REPLY;
+		rep.u.get_report_reply.id = ev.u.get_report.id;
+		rep.u.get_report_reply.size = sizeof(feature);
+		memcpy(rep.u.get_report_reply.data, feature, sizeof(feature));
+		if (write(ufd, &rep, sizeof(rep)) < 0)
+			st->ret = -errno;
+		break;
+	case UHID_SET_REPORT:
+		memset(&rep, 0, sizeof(rep));
+		rep.type = UHID_SET_REPORT_REPLY;
+		rep.u.set_report_reply.id = ev.u.set_report.id;
+		if (write(ufd, &rep, sizeof(rep)) < 0)
+			st->ret = -errno;
+		break;
+	}
+}
+
+static inline int tcr_uhid_do(int *ufd, const struct tcr_uhid_cmd *c)
+{
+	static const __u8 rdesc[] = {
+		0x06, 0x00, 0xff,	/* Usage Page (Vendor 0xff00) */
+		0x09, 0x01,		/* Usage (1) */
+		0xa1, 0x01,		/* Collection (Application) */
+		0x15, 0x00,		/*   Logical Minimum (0) */
+		0x26, 0xff, 0x00,	/*   Logical Maximum (255) */
+		0x75, 0x08,		/*   Report Size (8) */
+		0x95, 0x04,		/*   Report Count (4) */
+		0x09, 0x02,		/*   Usage (2) */
+		0x81, 0x02,		/*   Input (Data,Var,Abs) */
+		0x95, 0x02,		/*   Report Count (2) */
+		0x09, 0x03,		/*   Usage (3) */
+		0x91, 0x02,		/*   Output (Data,Var,Abs) */
+		0x95, 0x02,		/*   Report Count (2) */
+		0x09, 0x04,		/*   Usage (4) */
+		0xb1, 0x02,		/*   Feature (Data,Var,Abs) */
+		0xc0,			/* End Collection */
+	};
+	struct uhid_event ev;
+
+	_Static_assert(sizeof(rdesc) == TCR_HID_RDESC_SIZE, "rdesc size");
+	memset(&ev, 0, sizeof(ev));
+	switch (c->op) {
+	case TCR_UHID_CREATE:
+		ev.type = UHID_CREATE2;
+		snprintf((char *)ev.u.create2.name, sizeof(ev.u.create2.name),
+			 "%s", c->name);
+		snprintf((char *)ev.u.create2.uniq, sizeof(ev.u.create2.uniq),
+			 "%s", c->name);
+		ev.u.create2.rd_size = sizeof(rdesc);
+		memcpy(ev.u.create2.rd_data, rdesc, sizeof(rdesc));
+		ev.u.create2.bus = BUS_VIRTUAL;
+		ev.u.create2.vendor = TCR_HID_VENDOR;
+		ev.u.create2.product = TCR_HID_PRODUCT;
+		break;
+	case TCR_UHID_DESTROY:
+		ev.type = UHID_DESTROY;
+		break;
+	case TCR_UHID_CLOSE:
+		close(*ufd);
+		*ufd = -1;
+		return 0;
+	case TCR_UHID_INPUT:
+		ev.type = UHID_INPUT2;
+		ev.u.input2.size = sizeof(c->data);
+		memcpy(ev.u.input2.data, c->data, sizeof(c->data));
+		break;
+	default:
+		return 0;
+	}
+	return write(*ufd, &ev, sizeof(ev)) < 0 ? -errno : 0;
+}
+
+/* The provider process: serves the kernel's events and the test's commands. */
+static inline void tcr_uhid_child(int sock)
+{
+	struct tcr_uhid_stat st = { 0 };
+	struct tcr_uhid_cmd c;
+	bool mute = false, flood = false;
+	int ufd, fd;
+
+	/* no file of the test (a hidraw node) held here */
+	for (fd = 3; fd < 1024; fd++)
+		if (fd != sock)
+			close(fd);
+	ufd = open("/dev/uhid", O_RDWR | O_CLOEXEC);
+	if (ufd < 0)
+		_exit(2);
+	for (;;) {
+		struct pollfd p[2] = {
+			{ .fd = sock, .events = POLLIN },
+			{ .fd = ufd, .events = POLLIN },
+		};
+
+		if (flood && ufd >= 0) {
+			struct tcr_uhid_cmd in = { .op = TCR_UHID_INPUT };
+
+			memcpy(in.data, &st.inputs, sizeof(in.data));
+			if (!tcr_uhid_do(&ufd, &in))
+				st.inputs++;
+			else
+				flood = false;	/* the device is gone */
+		}
+		if (poll(p, ufd >= 0 ? 2 : 1, flood ? 0 : -1) < 0)
+			continue;
+		if (p[1].revents & POLLIN)
+			tcr_uhid_event(ufd, &st, mute);
+		if (!(p[0].revents & (POLLIN | POLLHUP)))
+			continue;
+		if (read(sock, &c, sizeof(c)) != sizeof(c))
+			_exit(0);
+		if (c.op == TCR_UHID_MUTE)
+			mute = true;
+		if (c.op == TCR_UHID_FLOOD)
+			flood = true;
+		/*
+		 * UHID_DESTROY sleeps until hidraw has let go of the device:
+		 * the kernel's events queued meanwhile are read afterwards.
+		 */
+		st.ret = tcr_uhid_do(&ufd, &c);
+		while (ufd >= 0) {
+			struct pollfd q = { .fd = ufd, .events = POLLIN };
+
+			if (poll(&q, 1, 0) <= 0 || !(q.revents & POLLIN))
+				break;
+			tcr_uhid_event(ufd, &st, mute);
+		}
+		if (write(sock, &st, sizeof(st)) != sizeof(st))
+			_exit(0);
+	}
+}
+
+/* Send @op to the provider and wait for its counters: 0 or -errno. */
+static inline int tcr_uhid_cmd(struct tcr_hid *h, int op, const __u8 *data,
+			       struct tcr_uhid_stat *st)
+{
+	struct tcr_uhid_cmd c = { .op = op };
+	struct tcr_uhid_stat tmp;
+	struct pollfd p = { .fd = h->sock, .events = POLLIN };
+
+	snprintf(c.name, sizeof(c.name), "%s", h->name);
+	if (data)
+		memcpy(c.data, data, sizeof(c.data));
+	if (write(h->sock, &c, sizeof(c)) != sizeof(c))
+		return -EPIPE;
+	if (poll(&p, 1, 20000) != 1 ||
+	    read(h->sock, st ? st : &tmp, sizeof(tmp)) != sizeof(tmp))
+		return -ETIMEDOUT;
+	return st ? st->ret : tmp.ret;
+}
+
+/* hidraw's minor of the HID device named @name, or -1. */
+static inline int tcr_hidraw_find(const char *name)
+{
+	char path[300], buf[1024], want[200];
+	struct dirent *de;
+	int fd, minor = -1;
+	ssize_t n;
+	DIR *d = opendir("/sys/class/hidraw");
+
+	if (!d)
+		return -1;
+	snprintf(want, sizeof(want), "HID_NAME=%s\n", name);
+	while (minor < 0 && (de = readdir(d))) {
+		if (strncmp(de->d_name, "hidraw", 6))
+			continue;
+		snprintf(path, sizeof(path), "/sys/class/hidraw/%.60s/device/uevent",
+			 de->d_name);
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		buf[n > 0 ? n : 0] = 0;
+		if (strstr(buf, want))
+			minor = atoi(de->d_name + 6);
+	}
+	closedir(d);
+	return minor;
+}
+
+/* Wait up to @ms for hidraw node of @h->name: 0 or -ETIMEDOUT. */
+static inline int tcr_hidraw_wait(struct tcr_hid *h, long ms)
+{
+	long end = now_ms() + ms;
+
+	do {
+		h->minor = tcr_hidraw_find(h->name);
+		snprintf(h->node, sizeof(h->node), "/dev/hidraw%d", h->minor);
+		if (h->minor >= 0 && !access(h->node, F_OK))
+			return 0;
+		usleep(10000);
+	} while (now_ms() < end);
+	return -ETIMEDOUT;
+}
+
+/* Start a uhid provider and create its device @name: 0 or -errno. */
+static inline int tcr_uhid_plug(struct tcr_hid *h, const char *name)
+{
+	int sv[2], ret;
+
+	memset(h, 0, sizeof(*h));
+	h->minor = -1;
+	snprintf(h->name, sizeof(h->name), "%s", name);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
+		return -errno;
+	h->pid = fork();
+	if (h->pid < 0)
+		return -errno;
+	if (!h->pid) {
+		close(sv[0]);
+		tcr_uhid_child(sv[1]);
+		_exit(0);
+	}
+	close(sv[1]);
+	h->sock = sv[0];
+	ret = tcr_uhid_cmd(h, TCR_UHID_CREATE, NULL, NULL);
+	return ret ? ret : tcr_hidraw_wait(h, 10000);
+}
+
+/* End the provider process (SIGKILL if it is still there). */
+static inline void tcr_uhid_reap(struct tcr_hid *h)
+{
+	if (h->pid > 0) {
+		close(h->sock);
+		kill(h->pid, SIGKILL);
+		waitpid(h->pid, NULL, 0);
+		h->pid = 0;
+	}
+}
+
+/* Wait up to @ms for the node of @h to be gone: 0 or -ETIMEDOUT. */
+static inline int tcr_hidraw_gone(struct tcr_hid *h, long ms)
+{
+	long end = now_ms() + ms;
+
+	while (tcr_hidraw_find(h->name) >= 0 || !access(h->node, F_OK)) {
+		if (now_ms() > end)
+			return -ETIMEDOUT;
+		usleep(10000);
+	}
+	return 0;
 }
 
 #endif /* CDEV_REVOKE_SELFTEST_UTIL_H */

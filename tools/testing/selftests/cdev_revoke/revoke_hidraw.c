@@ -1,0 +1,728 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * hidraw on cdev_revoke: /dev/hidrawN held open, with readers, pollers,
+ * ioctls, writes and io_uring reads in it, while the HID device goes away.
+ *
+ * Provider uhid: the HID device is made by a provider process through
+ * /dev/uhid (util.h: tcr_uhid_plug()), which then goes away in one of three
+ * ways, the variants of fixture "hidraw":
+ *  - destroy: it writes UHID_DESTROY (and can still tell what it saw);
+ *  - close: it closes /dev/uhid;
+ *  - kill: it is killed with SIGKILL (the hostile provider: it may be in
+ *    the middle of a report, or owe the kernel an answer).
+ *
+ * Another provider (a USB HID device on QEMU's xHCI, plugged and unplugged
+ * through QMP) is one more value of enum hid_how with its cases in
+ * hid_plug(), hid_unplug() and hid_input(); the cases that need the
+ * provider's own view (.stat) or an unanswered GET_REPORT (.uhid) skip for
+ * it.
+ *
+ * What the converted hidraw gives after the unplug: read -ENODEV (blocked
+ * readers woken), write and ioctl -ENODEV, poll EPOLLOUT | EPOLLWRNORM |
+ * EPOLLERR | EPOLLHUP, io_uring reads -ENODEV, every file released once at
+ * the unplug (the provider sees one UHID_CLOSE before UHID_STOP), and the
+ * minor free at once: a new device gets the same /dev/hidrawN while the old
+ * file is still open.  With CDEV_STOCK=1 (make controls, stock kernel) the
+ * cases assert what stock hidraw does instead: read -EIO, reports queued
+ * before the unplug still read, the minor kept until the last close (the
+ * new device gets another one).
+ *
+ * Environment: CDEV_STOCK, TCR_HID_CYCLES (cycles of cycles_under_load,
+ * default 20; with TCR_CYCLES set, as make stress does, TCR_CYCLES / 50).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <linux/hidraw.h>
+#include <linux/input.h>
+#include <linux/uhid.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../kselftest_harness.h"
+#include "util.h"
+
+/* what a revoked file answers: stock hidraw's read gives -EIO */
+#define READ_GONE	(cdev_stock() ? EIO : ENODEV)
+#define POLL_GONE	(POLLOUT | POLLWRNORM | POLLERR | POLLHUP)
+#define POLL_ALL	(POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM)
+
+enum hid_how { HID_UHID_DESTROY, HID_UHID_CLOSE, HID_UHID_KILL };
+
+static int hid_seq;
+
+/* Make a new HID device: 0 or -errno. */
+static int hid_plug(int how, struct tcr_hid *h)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "tcr-hidraw-%d-%d", getpid(), ++hid_seq);
+	return tcr_uhid_plug(h, name);
+}
+
+/*
+ * Make it go away; returns once its node is gone: 0 or -errno.  *@st gets
+ * what the provider saw, if it can tell (destroy), else is zeroed.
+ */
+static int hid_unplug(int how, struct tcr_hid *h, struct tcr_uhid_stat *st)
+{
+	struct tcr_uhid_stat tmp;
+	int ret = 0;
+
+	memset(st ? st : &tmp, 0, sizeof(tmp));
+	switch (how) {
+	case HID_UHID_DESTROY:
+		ret = tcr_uhid_cmd(h, TCR_UHID_DESTROY, NULL, st ? st : &tmp);
+		break;
+	case HID_UHID_CLOSE:
+		ret = tcr_uhid_cmd(h, TCR_UHID_CLOSE, NULL, &tmp);
+		memset(&tmp, 0, sizeof(tmp));
+		break;
+	case HID_UHID_KILL:
+		kill(h->pid, SIGKILL);
+		waitpid(h->pid, NULL, 0);
+		close(h->sock);
+		h->pid = 0;
+		break;
+	}
+	return ret ? ret : tcr_hidraw_gone(h, 5000);
+}
+
+/* An input report from the device: 0 or -errno. */
+static int hid_input(struct tcr_hid *h, __u8 b)
+{
+	__u8 data[4] = { b, b + 1, b + 2, b + 3 };
+
+	return tcr_uhid_cmd(h, TCR_UHID_INPUT, data, NULL);
+}
+
+static int hid_stat(struct tcr_hid *h, struct tcr_uhid_stat *st)
+{
+	return tcr_uhid_cmd(h, TCR_UHID_STAT, NULL, st);
+}
+
+FIXTURE(hidraw) {
+	struct tcr_hid h;
+	struct tcr_hid h2;	/* a second device, for re-plug */
+};
+
+FIXTURE_VARIANT(hidraw) {
+	int how;
+	bool stat;	/* the provider can tell what it saw after the unplug */
+	bool uhid;	/* the provider can leave a GET_REPORT unanswered */
+};
+
+FIXTURE_VARIANT_ADD(hidraw, uhid_destroy) {
+	.how = HID_UHID_DESTROY,
+	.stat = true,
+	.uhid = true,
+};
+
+FIXTURE_VARIANT_ADD(hidraw, uhid_close) {
+	.how = HID_UHID_CLOSE,
+	.uhid = true,
+};
+
+FIXTURE_VARIANT_ADD(hidraw, uhid_kill) {
+	.how = HID_UHID_KILL,
+	.uhid = true,
+};
+
+FIXTURE_SETUP(hidraw)
+{
+	int ret;
+
+	if (access("/dev/uhid", F_OK))
+		SKIP(return, "no /dev/uhid (CONFIG_UHID)");
+	ret = hid_plug(variant->how, &self->h);
+	ASSERT_EQ(0, ret) TH_LOG("plug: %s", strerror(-ret));
+}
+
+FIXTURE_TEARDOWN(hidraw)
+{
+	tcr_uhid_reap(&self->h);
+	tcr_uhid_reap(&self->h2);
+}
+
+static int hid_open(struct tcr_hid *h)
+{
+	return open(h->node, O_RDWR | O_CLOEXEC);
+}
+
+/* A blocked read is woken by the unplug with the revoked error. */
+TEST_F_TIMEOUT(hidraw, read_woken, 60)
+{
+	struct tcr_waiter w;
+	int fd = hid_open(&self->h);
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, tcr_waiter_start(&w, fd, TCR_W_READ, 64));
+	usleep(200000);
+	ASSERT_FALSE(tcr_load(w.done));
+	ASSERT_EQ(0, hid_unplug(variant->how, &self->h, NULL));
+	ASSERT_TRUE(tcr_waiter_wait(&w, 5000));
+	pthread_join(w.th, NULL);
+	EXPECT_EQ(-1, w.ret);
+	EXPECT_EQ(READ_GONE, w.err);
+	EXPECT_EQ(-1, read(fd, (char[64]){}, 64));
+	EXPECT_EQ(READ_GONE, errno);
+	EXPECT_EQ(0, close(fd));
+}
+
+/*
+ * Input reports reach the reader; one queued and not read at the unplug is
+ * dropped with the file (stock: still read, then -EIO).
+ */
+TEST_F_TIMEOUT(hidraw, queued_report_after_unplug, 60)
+{
+	__u8 buf[64];
+	int fd = hid_open(&self->h);
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, hid_input(&self->h, 0x10));
+	ASSERT_EQ(4, read(fd, buf, sizeof(buf)));
+	EXPECT_EQ(0x10, buf[0]);
+	EXPECT_EQ(0x13, buf[3]);
+	ASSERT_EQ(0, hid_input(&self->h, 0x20));
+	ASSERT_EQ(0, hid_unplug(variant->how, &self->h, NULL));
+	if (cdev_stock()) {
+		EXPECT_EQ(4, read(fd, buf, sizeof(buf)));
+		EXPECT_EQ(0x20, buf[0]);
+	}
+	EXPECT_EQ(-1, read(fd, buf, sizeof(buf)));
+	EXPECT_EQ(READ_GONE, errno);
+	close(fd);
+}
+
+/* Pollers are woken with a hang-up; the file then polls as gone. */
+TEST_F_TIMEOUT(hidraw, poll_hangup, 60)
+{
+	struct tcr_waiter wp, we;
+	struct pollfd p;
+	int fd = hid_open(&self->h);
+
+	ASSERT_LE(0, fd);
+	p = (struct pollfd){ .fd = fd, .events = POLL_ALL };
+	ASSERT_EQ(1, poll(&p, 1, 0));
+	EXPECT_EQ(POLLOUT | POLLWRNORM, p.revents);
+	ASSERT_EQ(0, tcr_waiter_start(&wp, fd, TCR_W_POLL, 0));
+	ASSERT_EQ(0, tcr_waiter_start(&we, fd, TCR_W_EPOLL, 0));
+	usleep(200000);
+	ASSERT_FALSE(tcr_load(wp.done));
+	ASSERT_FALSE(tcr_load(we.done));
+	ASSERT_EQ(0, hid_unplug(variant->how, &self->h, NULL));
+	ASSERT_TRUE(tcr_waiter_wait(&wp, 5000));
+	ASSERT_TRUE(tcr_waiter_wait(&we, 5000));
+	pthread_join(wp.th, NULL);
+	pthread_join(we.th, NULL);
+	EXPECT_EQ(1, wp.ret);
+	EXPECT_EQ(POLLERR | POLLHUP, wp.revents);
+	EXPECT_EQ(1, we.ret);
+	EXPECT_EQ(EPOLLERR | EPOLLHUP, we.revents);
+	p = (struct pollfd){ .fd = fd, .events = POLL_ALL };
+	ASSERT_EQ(1, poll(&p, 1, 0));
+	EXPECT_EQ(POLL_GONE, p.revents);
+	close(fd);
+}
+
+/* The info ioctls answer from the device, then -ENODEV. */
+TEST_F_TIMEOUT(hidraw, ioctls, 60)
+{
+	struct hidraw_devinfo info;
+	char name[128] = "";
+	int size = 0;
+	int fd = hid_open(&self->h);
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioctl(fd, HIDIOCGRDESCSIZE, &size));
+	EXPECT_EQ(TCR_HID_RDESC_SIZE, size);
+	ASSERT_EQ(0, ioctl(fd, HIDIOCGRAWINFO, &info));
+	EXPECT_EQ(BUS_VIRTUAL, info.bustype);
+	EXPECT_EQ(TCR_HID_VENDOR, (__u16)info.vendor);
+	EXPECT_EQ(TCR_HID_PRODUCT, (__u16)info.product);
+	ASSERT_LT(0, ioctl(fd, HIDIOCGRAWNAME(sizeof(name)), name));
+	EXPECT_STREQ(self->h.name, name);
+	ASSERT_EQ(0, hid_unplug(variant->how, &self->h, NULL));
+	EXPECT_EQ(-1, ioctl(fd, HIDIOCGRDESCSIZE, &size));
+	EXPECT_EQ(ENODEV, errno);
+	EXPECT_EQ(-1, ioctl(fd, HIDIOCGRAWINFO, &info));
+	EXPECT_EQ(ENODEV, errno);
+	EXPECT_EQ(-1, ioctl(fd, HIDIOCGRAWNAME(sizeof(name)), name));
+	EXPECT_EQ(ENODEV, errno);
+	close(fd);
+}
+
+/* An output report written reaches the provider; after the unplug -ENODEV. */
+TEST_F_TIMEOUT(hidraw, write_output, 60)
+{
+	__u8 out[3] = { 0, 0x12, 0x34 };
+	struct tcr_uhid_stat st;
+	int fd = hid_open(&self->h);
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(3, write(fd, out, sizeof(out)));
+	ASSERT_EQ(0, hid_stat(&self->h, &st));
+	EXPECT_EQ(1, st.outputs);
+	EXPECT_EQ(3, st.output_size);
+	EXPECT_EQ(0x12, st.output[1]);
+	EXPECT_EQ(0x34, st.output[2]);
+	ASSERT_EQ(0, hid_unplug(variant->how, &self->h, NULL));
+	EXPECT_EQ(-1, write(fd, out, sizeof(out)));
+	EXPECT_EQ(ENODEV, errno);
+	close(fd);
+}
+
+/* HIDIOCGFEATURE answered by the provider. */
+TEST_F_TIMEOUT(hidraw, get_feature, 60)
+{
+	__u8 buf[3] = { 0 };
+	int fd = hid_open(&self->h);
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(3, ioctl(fd, HIDIOCGFEATURE(sizeof(buf)), buf));
+	EXPECT_EQ(0xab, buf[1]);
+	EXPECT_EQ(0xcd, buf[2]);
+	close(fd);
+}
+
+struct feature_call {
+	int fd;
+	int ret, err;
+	long t_end;
+	int done;
+};
+
+static void *feature_fn(void *arg)
+{
+	struct feature_call *c = arg;
+	__u8 buf[3] = { 0 };
+
+	c->ret = ioctl(c->fd, HIDIOCGFEATURE(sizeof(buf)), buf);
+	c->err = errno;
+	c->t_end = now_ms();
+	tcr_store(c->done, 1);
+	return NULL;
+}
+
+/*
+ * A HIDIOCGFEATURE waits for the provider's answer, which does not come:
+ * the provider goes away instead.  The ioctl returns at the unplug, not at
+ * uhid's 5 s timeout: uhid wakes it with -EIO before it destroys the HID
+ * device, so it usually returns uhid's -EIO before hidraw's removal has
+ * begun, or -ENODEV if it gets back into the fence after that (seen with
+ * the killed provider).
+ */
+TEST_F_TIMEOUT(hidraw, get_feature_in_flight, 60)
+{
+	struct feature_call c = { 0 };
+	struct tcr_uhid_stat st;
+	pthread_t t;
+	long t0;
+	int i;
+
+	if (!variant->uhid)
+		SKIP(return, "the provider always answers");
+	c.fd = hid_open(&self->h);
+	ASSERT_LE(0, c.fd);
+	ASSERT_EQ(0, tcr_uhid_cmd(&self->h, TCR_UHID_MUTE, NULL, NULL));
+	ASSERT_EQ(0, pthread_create(&t, NULL, feature_fn, &c));
+	for (i = 0; i < 200; i++) {
+		ASSERT_EQ(0, hid_stat(&self->h, &st));
+		if (st.get_reports)
+			break;
+		usleep(10000);
+	}
+	ASSERT_EQ(1, st.get_reports);
+	ASSERT_FALSE(tcr_load(c.done));
+	t0 = now_ms();
+	ASSERT_EQ(0, hid_unplug(variant->how, &self->h, NULL));
+	for (i = 0; i < 500 && !tcr_load(c.done); i++)
+		usleep(10000);
+	ASSERT_TRUE(tcr_load(c.done));
+	pthread_join(t, NULL);
+	TH_LOG("HIDIOCGFEATURE returned %ld ms after the unplug began: %d %s",
+	       c.t_end - t0, c.ret, strerror(c.err));
+	EXPECT_EQ(-1, c.ret);
+	if (cdev_stock() || c.err != ENODEV)
+		EXPECT_EQ(EIO, c.err);
+	EXPECT_GT(2000, c.t_end - t0);
+	close(c.fd);
+}
+
+/* A provider that stays and never answers: uhid gives up after 5 s, -EIO. */
+TEST_F_TIMEOUT(hidraw, get_feature_unanswered, 60)
+{
+	struct feature_call c = { 0 };
+	long t0;
+
+	if (variant->how != HID_UHID_DESTROY)
+		SKIP(return, "uhid's timeout: run once, in uhid_destroy");
+	c.fd = hid_open(&self->h);
+	ASSERT_LE(0, c.fd);
+	ASSERT_EQ(0, tcr_uhid_cmd(&self->h, TCR_UHID_MUTE, NULL, NULL));
+	t0 = now_ms();
+	feature_fn(&c);
+	TH_LOG("unanswered HIDIOCGFEATURE: %d %s after %ld ms", c.ret,
+	       strerror(c.err), c.t_end - t0);
+	EXPECT_EQ(-1, c.ret);
+	EXPECT_EQ(EIO, c.err);
+	EXPECT_LE(4500, c.t_end - t0);
+	EXPECT_GT(8000, c.t_end - t0);
+	close(c.fd);
+}
+
+/* io_uring reads: answered by input reports, the rest ended by the unplug. */
+TEST_F_TIMEOUT(hidraw, io_uring_reads, 60)
+{
+	static char bufs[8][64];
+	struct __kernel_timespec ts = { .tv_sec = 5 };
+	struct io_uring_cqe *cqe;
+	struct io_uring ring;
+	int i, ok = 0, gone = 0, other = 0;
+	int fd = hid_open(&self->h);
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, io_uring_queue_init(8, &ring, 0));
+	for (i = 0; i < 8; i++) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+
+		io_uring_prep_read(sqe, fd, bufs[i], sizeof(bufs[i]), 0);
+		if (i & 1)
+			sqe->flags |= IOSQE_ASYNC;
+	}
+	ASSERT_EQ(8, io_uring_submit(&ring));
+	usleep(200000);
+	ASSERT_EQ(0, hid_input(&self->h, 1));
+	ASSERT_EQ(0, hid_input(&self->h, 2));
+	usleep(200000);
+	ASSERT_EQ(0, hid_unplug(variant->how, &self->h, NULL));
+	for (i = 0; i < 8; i++) {
+		ASSERT_EQ(0, io_uring_wait_cqe_timeout(&ring, &cqe, &ts));
+		if (cqe->res == 4)
+			ok++;
+		else if (cqe->res == -READ_GONE)
+			gone++;
+		else {
+			other++;
+			TH_LOG("io_uring read: %d", cqe->res);
+		}
+		io_uring_cqe_seen(&ring, cqe);
+	}
+	TH_LOG("io_uring reads: %d with a report, %d revoked", ok, gone);
+	EXPECT_EQ(2, ok);
+	EXPECT_EQ(6, gone);
+	EXPECT_EQ(0, other);
+	io_uring_queue_exit(&ring);
+	close(fd);
+}
+
+/*
+ * Every file is released at the unplug, once: the provider sees the one
+ * UHID_CLOSE of hidraw's last release before UHID_STOP, while the test
+ * still holds its three files, and nothing after they are closed.
+ */
+TEST_F_TIMEOUT(hidraw, released_once_at_unplug, 60)
+{
+	struct tcr_uhid_stat st, st2;
+	struct tcr_waiter w;
+	int fd[3], i;
+
+	if (!variant->stat)
+		SKIP(return, "the provider cannot tell after the unplug");
+	for (i = 0; i < 3; i++) {
+		fd[i] = hid_open(&self->h);
+		ASSERT_LE(0, fd[i]);
+	}
+	ASSERT_EQ(0, tcr_waiter_start(&w, fd[0], TCR_W_READ, 64));
+	ASSERT_EQ(0, hid_stat(&self->h, &st));
+	EXPECT_EQ(1, st.opens);
+	EXPECT_EQ(0, st.closes);
+	ASSERT_EQ(0, hid_unplug(variant->how, &self->h, &st));
+	EXPECT_EQ(1, st.closes);
+	EXPECT_EQ(1, st.stops);
+	EXPECT_LT(st.seq_close, st.seq_stop);
+	ASSERT_TRUE(tcr_waiter_wait(&w, 5000));
+	pthread_join(w.th, NULL);
+	for (i = 0; i < 3; i++)
+		EXPECT_EQ(0, close(fd[i]));
+	ASSERT_EQ(0, hid_stat(&self->h, &st2));
+	EXPECT_EQ(st.events, st2.events);
+	EXPECT_EQ(1, st2.closes);
+}
+
+/*
+ * A device made while a file of the gone one is still open gets the same
+ * minor (stock: another one, the old minor is held until the last close);
+ * the stale file never reaches the new device.
+ */
+TEST_F_TIMEOUT(hidraw, replug_same_minor, 60)
+{
+	__u8 out[3] = { 0, 0x56, 0x78 };
+	struct tcr_uhid_stat st;
+	int minor = self->h.minor;
+	int fd = hid_open(&self->h), fd2;
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, hid_unplug(variant->how, &self->h, NULL));
+	ASSERT_EQ(0, hid_plug(variant->how, &self->h2));
+	TH_LOG("gone: hidraw%d, re-plugged with a file held: hidraw%d",
+	       minor, self->h2.minor);
+	if (cdev_stock()) {
+		EXPECT_NE(minor, self->h2.minor);
+	} else {
+		EXPECT_EQ(minor, self->h2.minor);
+	}
+	EXPECT_EQ(-1, write(fd, out, sizeof(out)));
+	EXPECT_EQ(ENODEV, errno);
+	EXPECT_EQ(-1, read(fd, (char[64]){}, 64));
+	EXPECT_EQ(READ_GONE, errno);
+	ASSERT_EQ(0, hid_stat(&self->h2, &st));
+	EXPECT_EQ(0, st.outputs);
+	fd2 = hid_open(&self->h2);
+	ASSERT_LE(0, fd2);
+	EXPECT_EQ(3, write(fd2, out, sizeof(out)));
+	ASSERT_EQ(0, hid_stat(&self->h2, &st));
+	EXPECT_EQ(1, st.outputs);
+	close(fd);
+	close(fd2);
+}
+
+/*
+ * HIDIOCREVOKE (in the 6.12 base) still cuts one file off while the
+ * others work; the unplug then releases both.
+ */
+TEST_F_TIMEOUT(hidraw, hidiocrevoke_then_unplug, 60)
+{
+	struct hidraw_devinfo info;
+	struct tcr_uhid_stat st;
+	struct pollfd p;
+	int fd1 = hid_open(&self->h), fd2 = hid_open(&self->h);
+
+	ASSERT_LE(0, fd1);
+	ASSERT_LE(0, fd2);
+	ASSERT_EQ(0, ioctl(fd1, HIDIOCREVOKE, NULL));
+	EXPECT_EQ(-1, read(fd1, (char[64]){}, 64));
+	EXPECT_EQ(ENODEV, errno);
+	EXPECT_EQ(-1, ioctl(fd1, HIDIOCGRAWINFO, &info));
+	EXPECT_EQ(ENODEV, errno);
+	p = (struct pollfd){ .fd = fd1, .events = POLLIN };
+	ASSERT_EQ(1, poll(&p, 1, 0));
+	EXPECT_EQ(POLLERR | POLLHUP, p.revents);
+	EXPECT_EQ(0, ioctl(fd2, HIDIOCGRAWINFO, &info));
+	ASSERT_EQ(0, hid_unplug(variant->how, &self->h, &st));
+	if (variant->stat)
+		EXPECT_EQ(1, st.closes);
+	EXPECT_EQ(-1, ioctl(fd2, HIDIOCGRAWINFO, &info));
+	EXPECT_EQ(ENODEV, errno);
+	EXPECT_EQ(0, close(fd1));
+	EXPECT_EQ(0, close(fd2));
+}
+
+struct flood_reader {
+	int fd;
+	long reads;
+	int err;
+	int done;
+};
+
+static void *flood_fn(void *arg)
+{
+	struct flood_reader *r = arg;
+	char buf[64];
+
+	while (read(r->fd, buf, sizeof(buf)) > 0)
+		r->reads++;
+	r->err = errno;
+	tcr_store(r->done, 1);
+	return NULL;
+}
+
+/*
+ * The provider floods input reports and goes away in the middle of it
+ * (killed between two UHID_INPUT2 writes, for the hostile one) while a
+ * reader takes them: the reader ends with the revoked error.
+ */
+TEST_F_TIMEOUT(hidraw, unplug_mid_input_flood, 60)
+{
+	struct flood_reader r = { 0 };
+	struct tcr_uhid_stat st;
+	pthread_t t;
+	int i;
+
+	r.fd = hid_open(&self->h);
+	ASSERT_LE(0, r.fd);
+	ASSERT_EQ(0, pthread_create(&t, NULL, flood_fn, &r));
+	ASSERT_EQ(0, tcr_uhid_cmd(&self->h, TCR_UHID_FLOOD, NULL, NULL));
+	for (i = 0; i < 300 && tcr_load(r.reads) < 200; i++)
+		usleep(10000);
+	ASSERT_EQ(0, hid_stat(&self->h, &st));
+	ASSERT_EQ(0, hid_unplug(variant->how, &self->h, NULL));
+	for (i = 0; i < 500 && !tcr_load(r.done); i++)
+		usleep(10000);
+	ASSERT_TRUE(tcr_load(r.done));
+	pthread_join(t, NULL);
+	TH_LOG("%ld reports sent before the last stat, %ld read, then %s",
+	       st.inputs, r.reads, strerror(r.err));
+	EXPECT_LT(0, r.reads);
+	EXPECT_EQ(READ_GONE, r.err);
+	close(r.fd);
+}
+
+/* The load of cycles_under_load: one kind of call in a loop until it fails. */
+enum { L_READ, L_POLL, L_IOCTL, L_WRITE, L_URING, L_NR };
+static const char *const load_names[L_NR] = {
+	"read", "poll", "ioctl", "write", "io_uring read",
+};
+
+struct load {
+	pthread_t th;
+	int fd, kind;
+	long ok, gone, other;
+	int last_err;
+};
+
+static void *load_fn(void *arg)
+{
+	struct load *l = arg;
+	struct hidraw_devinfo info;
+	__u8 out[3] = { 0, 1, 2 };
+	struct io_uring ring;
+	char buf[64];
+	int err;
+
+	if (l->kind == L_URING && io_uring_queue_init(4, &ring, 0)) {
+		l->other++;
+		return NULL;
+	}
+	for (;;) {
+		struct pollfd p = { .fd = l->fd, .events = POLLIN };
+		struct io_uring_cqe *cqe;
+		long r;
+
+		errno = 0;
+		switch (l->kind) {
+		case L_READ:
+			r = read(l->fd, buf, sizeof(buf));
+			break;
+		case L_POLL:
+			r = poll(&p, 1, 10000);
+			if (r == 1 && (p.revents & (POLLERR | POLLHUP))) {
+				l->gone++;
+				return NULL;
+			}
+			usleep(1000);	/* the reader takes the report */
+			break;
+		case L_IOCTL:
+			r = ioctl(l->fd, HIDIOCGRAWINFO, &info);
+			usleep(1000);
+			break;
+		case L_WRITE:
+			r = write(l->fd, out, sizeof(out));
+			usleep(1000);
+			break;
+		default:
+			io_uring_prep_read(io_uring_get_sqe(&ring), l->fd, buf,
+					   sizeof(buf), 0);
+			io_uring_submit(&ring);
+			r = io_uring_wait_cqe(&ring, &cqe);
+			if (!r) {
+				r = cqe->res;
+				io_uring_cqe_seen(&ring, cqe);
+			}
+			if (r < 0) {
+				errno = -r;
+				r = -1;
+			}
+			break;
+		}
+		if (r >= 0) {
+			l->ok++;
+			continue;
+		}
+		err = errno;
+		l->last_err = err;
+		if (err == ENODEV || ((l->kind == L_READ || l->kind == L_URING) &&
+				      err == READ_GONE))
+			l->gone++;
+		else
+			l->other++;
+		break;
+	}
+	if (l->kind == L_URING)
+		io_uring_queue_exit(&ring);
+	return NULL;
+}
+
+/*
+ * Plug, load, unplug, 20 times (TCR_HID_CYCLES): five threads read, poll,
+ * ioctl, write and io_uring-read one file while the provider sends input
+ * reports, then the device goes away.  Every call succeeds or gets the
+ * revoked answer, every thread ends, and each cycle's device gets the
+ * first cycle's minor.
+ */
+TEST_F_TIMEOUT(hidraw, cycles_under_load, 1800)
+{
+	const char *cy = getenv("TCR_HID_CYCLES");
+	int n = cy ? atoi(cy) : getenv("TCR_CYCLES") ?
+		atoi(getenv("TCR_CYCLES")) / 50 : 20;
+	long tot[L_NR][3] = { { 0 } };
+	long t, tmax = 0, tsum = 0;
+	int minor = self->h.minor;
+	int i, k, j;
+
+	for (i = 0; i < n; i++) {
+		struct load l[L_NR];
+		int fd;
+
+		if (i) {
+			ASSERT_EQ(0, hid_plug(variant->how, &self->h));
+			EXPECT_EQ(minor, self->h.minor);
+		}
+		fd = hid_open(&self->h);
+		ASSERT_LE(0, fd);
+		for (k = 0; k < L_NR; k++) {
+			l[k] = (struct load){ .fd = fd, .kind = k };
+			ASSERT_EQ(0, pthread_create(&l[k].th, NULL, load_fn,
+						    &l[k]));
+		}
+		for (j = 0; j < 10; j++) {
+			ASSERT_EQ(0, hid_input(&self->h, j));
+			usleep(5000);
+		}
+		t = now_ms();
+		ASSERT_EQ(0, hid_unplug(variant->how, &self->h, NULL));
+		t = now_ms() - t;
+		tsum += t;
+		if (t > tmax)
+			tmax = t;
+		for (k = 0; k < L_NR; k++) {
+			pthread_join(l[k].th, NULL);
+			tot[k][0] += l[k].ok;
+			tot[k][1] += l[k].gone;
+			tot[k][2] += l[k].other;
+			if (l[k].other)
+				TH_LOG("cycle %d: %s: %s", i, load_names[k],
+				       strerror(l[k].last_err));
+		}
+		EXPECT_EQ(0, close(fd));
+		tcr_uhid_reap(&self->h);
+	}
+	TH_LOG("%d cycles, unplug %ld ms on average, %ld ms at most", n,
+	       n ? tsum / n : 0, tmax);
+	for (k = 0; k < L_NR; k++) {
+		TH_LOG("%s: %ld ok, %ld revoked, %ld other", load_names[k],
+		       tot[k][0], tot[k][1], tot[k][2]);
+		EXPECT_EQ(0, tot[k][2]);
+		EXPECT_EQ(n, tot[k][1]);
+	}
+}
+
+TEST_HARNESS_MAIN
