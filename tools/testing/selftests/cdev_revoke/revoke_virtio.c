@@ -473,6 +473,129 @@ TEST_F_TIMEOUT(port, replug_new_port, 60)
 	EXPECT_EQ(0, close(fd));
 }
 
+/* Whether process @pid has a file of @node open. */
+static int holds_node(pid_t pid, const char *node)
+{
+	char path[64], link[128];
+	struct dirent *de;
+	int found = 0;
+	ssize_t n;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+	d = opendir(path);
+	if (!d)
+		return 0;
+	while (!found && (de = readdir(d))) {
+		snprintf(path, sizeof(path), "/proc/%d/fd/%.20s", pid,
+			 de->d_name);
+		n = readlink(path, link, sizeof(link) - 1);
+		link[n > 0 ? n : 0] = 0;
+		found = !strncmp(link, node, strlen(node));
+	}
+	closedir(d);
+	return found;
+}
+
+/* Clock ticks of CPU time process @pid has used, or -1. */
+static long cpu_ticks(pid_t pid)
+{
+	unsigned long ut, st;
+	char path[64], buf[1024], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	p = strrchr(buf, ')');
+	/* after "pid (comm)": state and 10 more fields, then utime stime */
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+			 &ut, &st) != 2)
+		return -1;
+	return ut + st;
+}
+
+/*
+ * Debian's QEMU guest agent (qemu-ga -m virtio-serial -r) on vp0 across the
+ * port's unplug and re-plug: it lets go of the dead port at once (no file
+ * of the unplugged port stays open in it), does not spin meanwhile, and
+ * opens the re-plugged port again by itself (-r, --retry-path, meant for
+ * exactly this).
+ */
+TEST_F_TIMEOUT(port, qemu_ga, 120)
+{
+	static const char qga[] = "/usr/sbin/qemu-ga";
+	long t0, t_gone = -1, t_back = -1, ticks0, ticks1, ms;
+	int status, i;
+	pid_t pid;
+
+	if (access(qga, X_OK))
+		SKIP(return, "no %s (Debian package qemu-guest-agent)", qga);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		int null = open("/dev/null", O_RDWR);
+
+		dup2(null, 0);
+		execl(qga, qga, "-m", "virtio-serial", "-p", self->vp0, "-r",
+		      "-l", "/tmp/revoke_virtio-qga.log",
+		      "-f", "/tmp/revoke_virtio-qga.pid",
+		      "-t", "/tmp", (char *)NULL);
+		_exit(127);
+	}
+	for (i = 0; i < 200 && !holds_node(pid, self->vp0); i++)
+		usleep(50000);
+	ASSERT_TRUE(holds_node(pid, self->vp0)) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	ASSERT_EQ(0, tcr_hotplug("del vp0"));
+	t0 = now_ms();
+	ticks0 = cpu_ticks(pid);
+	for (i = 0; i < WAKE_MS / 20; i++) {
+		if (!holds_node(pid, self->vp0)) {
+			t_gone = now_ms() - t0;
+			break;
+		}
+		usleep(20000);
+	}
+	EXPECT_EQ(0, vport_wait(VP0_NAME, NULL, 0, 0));
+	usleep(2000000);	/* a client spinning on the hang-up shows here */
+	ticks1 = cpu_ticks(pid);
+	ms = now_ms() - t0;
+	EXPECT_EQ(0, waitpid(pid, &status, WNOHANG));	/* -r: it waits */
+	ASSERT_EQ(0, tcr_hotplug(VP0_ADD));
+	EXPECT_EQ(0, vport_wait(VP0_NAME, NULL, 0, 1));
+	t0 = now_ms();
+	for (i = 0; i < 600; i++) {
+		if (holds_node(pid, self->vp0)) {
+			t_back = now_ms() - t0;
+			break;
+		}
+		usleep(50000);
+	}
+	ksft_print_msg("%s: qemu-ga let go of the port %ld ms after device_del, used %ld ticks in %ld ms unplugged, opened the re-plugged port after %ld ms\n",
+		       variant->stock ? "stock" : "ours", t_gone,
+		       ticks1 - ticks0, ms, t_back);
+	EXPECT_LE(0, t_gone);
+	EXPECT_LE(0, ticks0);
+	EXPECT_LT((ticks1 - ticks0) * 1000 / sysconf(_SC_CLK_TCK), ms / 2);
+	EXPECT_LE(0, t_back);
+	kill(pid, SIGTERM);
+	for (i = 0; i < 100 && waitpid(pid, &status, WNOHANG) != pid; i++)
+		usleep(50000);
+	if (i == 100) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	EXPECT_TRUE(WIFEXITED(status));
+}
+
 /*
  * Unplug/re-plug cycles with a reader waiting each time (release once per
  * file: a second release would be a KASAN report, a missing one a kmemleak
