@@ -30,7 +30,7 @@ VM_TIMEOUT=${VM_TIMEOUT:-1800} "$REPO/scripts/vm-run.sh" "$stock_img" tests "$LO
 vrc=$?
 for t in "${CONTROLS[@]}"; do
 	# the program's part of the console, its first kernel report
-	r=$(sed -n "/=== CDEV SELFTEST START .*\/$t\$/,/=== CDEV SELFTEST END .*\/$t /p" "$LOG" |
+	r=$(sed -n "/=== CDEV SELFTEST START .*\/$t[[:space:]]*\$/,/=== CDEV SELFTEST END .*\/$t /p" "$LOG" |
 		grep -a -m1 -oE '(BUG:|Oops|general protection|WARNING:|INFO: task).*' | sed 's/\r$//')
 	echo "control $t: first kernel report: ${r:-none}"
 done
