@@ -50,6 +50,9 @@
 #include "../kselftest_harness.h"
 #include "util.h"
 
+/* where reads that must fail would put their data */
+static char scratch[64];
+
 /* what a revoked file answers: stock hidraw's read gives -EIO */
 #define READ_GONE	(cdev_stock() ? EIO : ENODEV)
 #define POLL_GONE	(POLLOUT | POLLWRNORM | POLLERR | POLLHUP)
@@ -172,7 +175,7 @@ TEST_F_TIMEOUT(hidraw, read_woken, 60)
 	pthread_join(w.th, NULL);
 	EXPECT_EQ(-1, w.ret);
 	EXPECT_EQ(READ_GONE, w.err);
-	EXPECT_EQ(-1, read(fd, (char[64]){}, 64));
+	EXPECT_EQ(-1, read(fd, scratch, sizeof(scratch)));
 	EXPECT_EQ(READ_GONE, errno);
 	EXPECT_EQ(0, close(fd));
 }
@@ -406,11 +409,11 @@ TEST_F_TIMEOUT(hidraw, io_uring_reads, 60)
 	ASSERT_EQ(0, hid_unplug(variant->how, &self->h, NULL));
 	for (i = 0; i < 8; i++) {
 		ASSERT_EQ(0, io_uring_wait_cqe_timeout(&ring, &cqe, &ts));
-		if (cqe->res == 4)
+		if (cqe->res == 4) {
 			ok++;
-		else if (cqe->res == -READ_GONE)
+		} else if (cqe->res == -READ_GONE) {
 			gone++;
-		else {
+		} else {
 			other++;
 			TH_LOG("io_uring read: %d", cqe->res);
 		}
@@ -482,7 +485,7 @@ TEST_F_TIMEOUT(hidraw, replug_same_minor, 60)
 	}
 	EXPECT_EQ(-1, write(fd, out, sizeof(out)));
 	EXPECT_EQ(ENODEV, errno);
-	EXPECT_EQ(-1, read(fd, (char[64]){}, 64));
+	EXPECT_EQ(-1, read(fd, scratch, sizeof(scratch)));
 	EXPECT_EQ(READ_GONE, errno);
 	ASSERT_EQ(0, hid_stat(&self->h2, &st));
 	EXPECT_EQ(0, st.outputs);
@@ -509,7 +512,7 @@ TEST_F_TIMEOUT(hidraw, hidiocrevoke_then_unplug, 60)
 	ASSERT_LE(0, fd1);
 	ASSERT_LE(0, fd2);
 	ASSERT_EQ(0, ioctl(fd1, HIDIOCREVOKE, NULL));
-	EXPECT_EQ(-1, read(fd1, (char[64]){}, 64));
+	EXPECT_EQ(-1, read(fd1, scratch, sizeof(scratch)));
 	EXPECT_EQ(ENODEV, errno);
 	EXPECT_EQ(-1, ioctl(fd1, HIDIOCGRAWINFO, &info));
 	EXPECT_EQ(ENODEV, errno);
