@@ -464,10 +464,12 @@ TEST_F(uio, rmmod_driver_with_file_open)
 	if (self->stock) {
 		EXPECT_EQ(-EWOULDBLOCK, ret);
 	} else {
+		const char *ko = tcr_ko_path("UIO_PCI_KO",
+					     "../drivers/uio/uio_pci_generic.ko");
+
 		EXPECT_EQ(0, ret);
 		check_gone(_metadata, self, fd, bar);
-		EXPECT_EQ(0, tcr_insmod(tcr_ko_path("UIO_PCI_KO",
-						       "../drivers/uio/uio_pci_generic.ko")));
+		EXPECT_EQ(0, tcr_insmod(ko));
 	}
 	munmap(bar, EDU_BAR_SIZE);
 	EXPECT_EQ(0, close(fd));

@@ -6,6 +6,7 @@
 #ifndef CDEV_REVOKE_SELFTEST_UTIL_H
 #define CDEV_REVOKE_SELFTEST_UTIL_H
 
+#include <assert.h>
 #include <dirent.h>
 #include <linux/types.h>
 #include <linux/uhid.h>
@@ -657,7 +658,7 @@ static inline int tcr_uhid_do(int *ufd, const struct tcr_uhid_cmd *c)
 	};
 	struct uhid_event ev;
 
-	_Static_assert(sizeof(rdesc) == TCR_HID_RDESC_SIZE, "rdesc size");
+	static_assert(sizeof(rdesc) == TCR_HID_RDESC_SIZE, "rdesc size");
 	memset(&ev, 0, sizeof(ev));
 	switch (c->op) {
 	case TCR_UHID_CREATE:
