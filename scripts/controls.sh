@@ -12,7 +12,7 @@
 set -uo pipefail
 . "$(dirname "$0")/common.sh"
 # the conversions' selftests that have a stock mode
-CONTROLS=(revoke_rtc revoke_gpio revoke_hidraw)
+CONTROLS=(revoke_rtc revoke_gpio revoke_hidraw revoke_hiddev)
 "$REPO/scripts/deps.sh" || exit 1
 "$REPO/scripts/tree.sh" apply || exit 1
 stock_img=$("$REPO/scripts/stock-kernel.sh" | tail -1) && [ -f "$stock_img" ] || exit 1

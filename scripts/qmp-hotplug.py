@@ -17,6 +17,9 @@ virtserialports vp0, vp1; revoke_usb: "SEQ add wac2 usb-wacom-tablet xhci0.0 por
 device on port 2 of the qemu-xhci, whose DEVICE_DELETED comes at once: the guest sees the port's
 disconnect afterwards). "SEQ rel DX DY" sends a relative pointer motion (QMP input-send-event) to
 the active mouse: a USB tablet that has reported once (revoke_usb: the wacom's next IN report).
+"SEQ key QCODE [down|up]" presses and releases (or only presses, or releases) key QCODE (a QEMU
+qcode: "a", "shift") on the active keyboard, the last USB keyboard plugged (revoke_hidraw,
+revoke_hiddev: one input report of the usb-kbd per press or release).
 """
 import json
 import os
@@ -158,6 +161,16 @@ def main():
                     raise ValueError(f"rel needs DX DY: {line[2:]}")
                 ev = [{"type": "rel", "data": {"axis": a, "value": int(v)}}
                       for a, v in (("x", line[2]), ("y", line[3]))]
+                r = q.cmd("input-send-event", events=ev)
+                if "error" in r:
+                    raise RuntimeError(r["error"].get("desc"))
+            elif op == "key":
+                if len(line) not in (3, 4) or line[3:] not in ([], ["down"], ["up"]):
+                    raise ValueError(f"key needs QCODE [down|up]: {line[2:]}")
+                downs = {"down": [True], "up": [False]}.get(line[3] if len(line) > 3 else "",
+                                                           [True, False])
+                ev = [{"type": "key", "data": {"down": d, "key": {"type": "qcode", "data": line[2]}}}
+                      for d in downs]
                 r = q.cmd("input-send-event", events=ev)
                 if "error" in r:
                     raise RuntimeError(r["error"].get("desc"))

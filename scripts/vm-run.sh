@@ -49,9 +49,10 @@ if [ "$MACHINE" = q35 ]; then
 	# its ports (QMP device_add ...,bus=xhci0.0,port=N, i.e. guest port 1-N) and unplugs them
 	# (device_del: a cable pull). Last on pcie.0, so the other devices keep their slots. usbhid
 	# ignores QEMU's usb-wacom-tablet (056a:0000, HID_QUIRK_IGNORE), which leaves it to the
-	# class drivers bound through new_id (ldusb, iowarrior).
+	# class drivers bound through new_id (ldusb, iowarrior); QEMU's usb-kbd (0627:0001) gets a
+	# hiddev next to its hidraw (HID_QUIRK_HIDDEV_FORCE: revoke_hiddev, revoke_hidraw).
 	MACHINE_ARGS="$MACHINE_ARGS -device qemu-xhci,id=xhci0,bus=pcie.0,p2=8,p3=4"
-	MACHINE_CMDLINE="usbhid.quirks=0x056a:0x0000:0x4"
+	MACHINE_CMDLINE="usbhid.quirks=0x056a:0x0000:0x4,0x0627:0x0001:0x10"
 else
 	MACHINE_ARGS="-machine $MACHINE -device edu"
 	MACHINE_CMDLINE=

@@ -442,6 +442,56 @@ static inline pid_t tcr_task_in(const char *func)
 }
 
 /*
+ * Print the kernel stack of every task (threads included) whose stack
+ * names one of the words of @words (space-separated: "usb hid"): what a
+ * test shows when something it waits for does not happen.
+ */
+static inline void tcr_dump_stacks(const char *words)
+{
+	char path[300], buf[4096], w[64];
+	struct dirent *de, *te;
+	const char *q;
+	ssize_t n;
+	DIR *d, *td;
+	int fd;
+
+	d = opendir("/proc");
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%.20s/task", de->d_name);
+		td = opendir(path);
+		if (!td)
+			continue;
+		while ((te = readdir(td))) {
+			if (te->d_name[0] < '1' || te->d_name[0] > '9')
+				continue;
+			snprintf(path, sizeof(path), "/proc/%.20s/task/%.20s/stack",
+				 de->d_name, te->d_name);
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+			if (fd < 0)
+				continue;
+			n = read(fd, buf, sizeof(buf) - 1);
+			close(fd);
+			buf[n > 0 ? n : 0] = 0;
+			for (q = words; sscanf(q, "%63s", w) == 1;
+			     q = strchr(q, ' ') ? strchr(q, ' ') + 1 : "") {
+				if (strstr(buf, w)) {
+					ksft_print_msg("task %s/%s:\n%s",
+						       de->d_name, te->d_name,
+						       buf);
+					break;
+				}
+			}
+		}
+		closedir(td);
+	}
+	closedir(d);
+}
+
+/*
  * Load a word of a mapping: 0 and the word in *@val, or -1 if the load
  * raised SIGBUS.
  */
@@ -536,6 +586,180 @@ static inline int tcr_waiter_wait(struct tcr_waiter *w, long ms)
 }
 
 /*
+ * USB devices on the VM's qemu-xhci (scripts/vm-run.sh): plugged at a port
+ * with QMP device_add and unplugged with device_del (a cable pull: QEMU's
+ * DEVICE_DELETED comes at once, the guest then handles the port's
+ * disconnect), through tcr_hotplug().
+ */
+#define TCR_USBDEVS		"/sys/bus/usb/devices/"
+/*
+ * The guest handles the disconnect.  A control transfer in flight (a hidraw
+ * write: SET_REPORT on ep0) waits for its 5 s timeout first: QEMU drops the
+ * transfers of a device it detaches; seen up to 19 s under load.
+ */
+#define TCR_USB_GONE_MS		30000
+#define TCR_USB_BIND_MS		60000	/* enumeration, then the probe */
+
+struct tcr_usb {
+	const char *qdev;	/* QEMU device: "usb-kbd" */
+	int port;		/* of xhci0.0 */
+	long vid, pid;		/* its idVendor, idProduct */
+	char id[16];		/* QMP id: "kbd3" */
+	char dev[32];		/* guest name: "1-3" */
+	char intf[48];		/* its first interface: "1-3:1.0" */
+	char dev_path[256];	/* the device's real sysfs directory */
+};
+
+/* The hexadecimal number in sysfs @path ("0627"), or -1. */
+static inline long tcr_read_hex(const char *path)
+{
+	char buf[32] = "";
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
+		return -1;
+	if (read(fd, buf, sizeof(buf) - 1) < 0)
+		buf[0] = 0;
+	close(fd);
+	return buf[0] ? strtol(buf, NULL, 16) : -1;
+}
+
+/* The sysfs name ("1-3") of the USB device @vid:@pid: 0, or -1 if none. */
+static inline int tcr_usb_find(long vid, long pid, char *name, size_t len)
+{
+	char path[300];
+	struct dirent *de;
+	DIR *d = opendir(TCR_USBDEVS);
+	int ret = -1;
+
+	if (!d)
+		return -1;
+	while (ret && (de = readdir(d))) {
+		if (de->d_name[0] == '.' || strchr(de->d_name, ':'))
+			continue;
+		snprintf(path, sizeof(path), TCR_USBDEVS "%.200s/idVendor",
+			 de->d_name);
+		if (tcr_read_hex(path) != vid)
+			continue;
+		snprintf(path, sizeof(path), TCR_USBDEVS "%.200s/idProduct",
+			 de->d_name);
+		if (tcr_read_hex(path) != pid)
+			continue;
+		snprintf(name, len, "%.31s", de->d_name);
+		ret = 0;
+	}
+	closedir(d);
+	return ret;
+}
+
+/* Wait up to @ms until @path is gone: 0 or -ETIMEDOUT. */
+static inline int tcr_wait_gone(const char *path, long ms)
+{
+	long end = now_ms() + ms;
+
+	while (!access(path, F_OK)) {
+		if (now_ms() > end)
+			return -ETIMEDOUT;
+		usleep(20000);
+	}
+	return 0;
+}
+
+/*
+ * Plug @u->qdev at @u->port and wait until the guest has enumerated it and
+ * a driver is bound to its first interface: 0 or -errno.
+ */
+static inline int tcr_usb_plug(struct tcr_usb *u)
+{
+	char op[128], path[300];
+	long end;
+	int ret;
+
+	/* "usb-kbd" at port 3: "kbd3" */
+	snprintf(u->id, sizeof(u->id), "%.8s%d", u->qdev + 4, u->port);
+	snprintf(op, sizeof(op), "add %s %s xhci0.0 port=%d", u->id, u->qdev,
+		 u->port);
+	ret = tcr_hotplug(op);
+	if (ret)
+		return ret;
+	end = now_ms() + TCR_USB_BIND_MS;
+	do {
+		if (!tcr_usb_find(u->vid, u->pid, u->dev, sizeof(u->dev))) {
+			snprintf(u->intf, sizeof(u->intf), "%s:1.0", u->dev);
+			snprintf(path, sizeof(path), TCR_USBDEVS "%s", u->dev);
+			snprintf(op, sizeof(op), TCR_USBDEVS "%s/driver",
+				 u->intf);
+			if (realpath(path, u->dev_path) && !access(op, F_OK))
+				return 0;
+		}
+		usleep(20000);
+	} while (now_ms() < end);
+	/* a plug succeeds or leaves nothing behind */
+	snprintf(op, sizeof(op), "del %s", u->id);
+	tcr_hotplug(op);
+	return -ETIMEDOUT;
+}
+
+/*
+ * Unplug @u and wait until the guest has removed it: 0 or -errno.  The
+ * bus's links go before the drivers' disconnect runs, the device's own
+ * directory only after it.
+ */
+static inline int tcr_usb_unplug(struct tcr_usb *u)
+{
+	char op[64];
+	int ret;
+
+	snprintf(op, sizeof(op), "del %s", u->id);
+	ret = tcr_hotplug(op);
+	return ret ? ret : tcr_wait_gone(u->dev_path, TCR_USB_GONE_MS);
+}
+
+/*
+ * Press and release key @qcode (QEMU's name: "a", "shift") on the active
+ * keyboard, a USB keyboard once it is plugged: two input reports.
+ */
+static inline int tcr_usb_key(const char *qcode)
+{
+	char op[64];
+
+	snprintf(op, sizeof(op), "key %s", qcode);
+	return tcr_hotplug(op);
+}
+
+/* Press (@down) or release key @qcode: one input report. */
+static inline int tcr_usb_key_state(const char *qcode, bool down)
+{
+	char op[64];
+
+	snprintf(op, sizeof(op), "key %s %s", qcode, down ? "down" : "up");
+	return tcr_hotplug(op);
+}
+
+/*
+ * The name of the first entry of the sysfs directory @dir that starts with
+ * @prefix (a class device: "hiddev" in .../usbmisc): 0, or -1 if none.
+ */
+static inline int tcr_class_dev(const char *dir, const char *prefix,
+				char *name, size_t len)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	int ret = -1;
+
+	if (!d)
+		return -1;
+	while (ret && (de = readdir(d))) {
+		if (!strncmp(de->d_name, prefix, strlen(prefix))) {
+			snprintf(name, len, "%.40s", de->d_name);
+			ret = 0;
+		}
+	}
+	closedir(d);
+	return ret;
+}
+
+/*
  * HID devices for the hidraw tests.  A provider makes a HID device appear
  * (plug) and disappear (unplug); its hidraw node is found by the device's
  * name.  The uhid provider is a child process that owns /dev/uhid and
@@ -584,6 +808,10 @@ struct tcr_hid {
 	char name[64];		/* HID_NAME of the device */
 	char node[64];		/* /dev/hidrawN */
 	int minor;		/* N */
+	int bus;		/* what HIDIOCGRAWINFO gives */
+	__u16 vendor, product;
+	int rdesc_size;		/* what HIDIOCGRDESCSIZE gives */
+	struct tcr_usb usb;	/* a USB provider: the device */
 };
 
 static inline void tcr_uhid_event(int ufd, struct tcr_uhid_stat *st, bool mute)
@@ -821,6 +1049,10 @@ static inline int tcr_uhid_plug(struct tcr_hid *h, const char *name)
 
 	memset(h, 0, sizeof(*h));
 	h->minor = -1;
+	h->bus = BUS_VIRTUAL;
+	h->vendor = TCR_HID_VENDOR;
+	h->product = TCR_HID_PRODUCT;
+	h->rdesc_size = TCR_HID_RDESC_SIZE;
 	snprintf(h->name, sizeof(h->name), "%s", name);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
 		return -errno;
@@ -860,6 +1092,76 @@ static inline int tcr_hidraw_gone(struct tcr_hid *h, long ms)
 		usleep(10000);
 	}
 	return 0;
+}
+
+/*
+ * The USB provider: plug @h->usb (qdev, port, vid and pid set), bound by
+ * usbhid, and fill @h from its HID device (the first one on its first
+ * interface): 0 or -errno.
+ */
+static inline int tcr_usb_hid_plug(struct tcr_hid *h)
+{
+	char dir[300], hid[64], buf[1024], rdesc[4096];
+	int fd = -1, rfd = -1, ret;
+	long end;
+	ssize_t n;
+
+	h->pid = 0;
+	h->minor = -1;
+	h->name[0] = 0;
+	ret = tcr_usb_plug(&h->usb);
+	if (ret)
+		return ret;
+	/* the HID device usbhid adds, with its attributes */
+	end = now_ms() + TCR_USB_BIND_MS;
+	for (;;) {
+		snprintf(dir, sizeof(dir), TCR_USBDEVS "%s", h->usb.intf);
+		if (!tcr_class_dev(dir, "0003:", hid, sizeof(hid))) {
+			snprintf(dir, sizeof(dir), TCR_USBDEVS "%s/%s/uevent",
+				 h->usb.intf, hid);
+			fd = open(dir, O_RDONLY);
+			snprintf(dir, sizeof(dir),
+				 TCR_USBDEVS "%s/%s/report_descriptor",
+				 h->usb.intf, hid);
+			rfd = open(dir, O_RDONLY);
+			if (fd >= 0 && rfd >= 0)
+				break;
+			if (fd >= 0)
+				close(fd);
+			if (rfd >= 0)
+				close(rfd);
+		}
+		if (now_ms() > end) {
+			tcr_usb_unplug(&h->usb);
+			return -ETIMEDOUT;
+		}
+		usleep(20000);
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	/* the report descriptor's size is that of its sysfs file */
+	h->rdesc_size = read(rfd, rdesc, sizeof(rdesc));
+	close(rfd);
+	h->bus = BUS_USB;
+	h->vendor = h->usb.vid;
+	h->product = h->usb.pid;
+	if (!strstr(buf, "HID_NAME=") ||
+	    sscanf(strstr(buf, "HID_NAME=") + 9, "%63[^\n]", h->name) != 1)
+		ret = -EINVAL;
+	else
+		ret = tcr_hidraw_wait(h, TCR_USB_BIND_MS);
+	if (ret)
+		tcr_usb_unplug(&h->usb);
+	return ret;
+}
+
+/* Unplug the USB provider's device; returns once it is gone: 0 or -errno. */
+static inline int tcr_usb_hid_unplug(struct tcr_hid *h)
+{
+	int ret = tcr_usb_unplug(&h->usb);
+
+	return ret ? ret : tcr_hidraw_gone(h, TCR_USB_GONE_MS);
 }
 
 #endif /* CDEV_REVOKE_SELFTEST_UTIL_H */
