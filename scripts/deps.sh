@@ -3,7 +3,8 @@
 set -uo pipefail
 PKGS=(linux-source-6.12 build-essential bc bison flex libelf-dev libssl-dev cpio xz-utils kmod python3 rsync
 	git qemu-system-x86 seabios busybox-static liburing-dev gcc-multilib libc6-dev-i386 ccache sparse mtd-utils swtpm swtpm-tools tpm2-tools
-	gnuplot-nox python3-ply python3-git i2c-tools gpiod python3-libgpiod qemu-guest-agent)
+	gnuplot-nox python3-ply python3-git i2c-tools gpiod python3-libgpiod qemu-guest-agent
+	libusb-1.0-0-dev usbutils)
 missing=()
 for p in "${PKGS[@]}"; do
 	s=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)

@@ -624,8 +624,13 @@ static inline long tcr_read_hex(const char *path)
 	return buf[0] ? strtol(buf, NULL, 16) : -1;
 }
 
-/* The sysfs name ("1-3") of the USB device @vid:@pid: 0, or -1 if none. */
-static inline int tcr_usb_find(long vid, long pid, char *name, size_t len)
+/*
+ * The sysfs name ("1-3") of the USB device @vid:@pid plugged into root hub
+ * port @port (its devpath is "@port"), or at any port if @port is 0: 0, or
+ * -1 if there is none.
+ */
+static inline int tcr_usb_find(long vid, long pid, int port, char *name,
+			       size_t len)
 {
 	char path[300];
 	struct dirent *de;
@@ -644,6 +649,10 @@ static inline int tcr_usb_find(long vid, long pid, char *name, size_t len)
 		snprintf(path, sizeof(path), TCR_USBDEVS "%.200s/idProduct",
 			 de->d_name);
 		if (tcr_read_hex(path) != pid)
+			continue;
+		snprintf(path, sizeof(path), TCR_USBDEVS "%.200s/devpath",
+			 de->d_name);
+		if (port && read_long(path) != port)
 			continue;
 		snprintf(name, len, "%.31s", de->d_name);
 		ret = 0;
@@ -684,7 +693,8 @@ static inline int tcr_usb_plug(struct tcr_usb *u)
 		return ret;
 	end = now_ms() + TCR_USB_BIND_MS;
 	do {
-		if (!tcr_usb_find(u->vid, u->pid, u->dev, sizeof(u->dev))) {
+		if (!tcr_usb_find(u->vid, u->pid, u->port, u->dev,
+				  sizeof(u->dev))) {
 			snprintf(u->intf, sizeof(u->intf), "%s:1.0", u->dev);
 			snprintf(path, sizeof(path), TCR_USBDEVS "%s", u->dev);
 			snprintf(op, sizeof(op), TCR_USBDEVS "%s/driver",
@@ -1162,6 +1172,25 @@ static inline int tcr_usb_hid_unplug(struct tcr_hid *h)
 	int ret = tcr_usb_unplug(&h->usb);
 
 	return ret ? ret : tcr_hidraw_gone(h, TCR_USB_GONE_MS);
+}
+
+/*
+ * The usbfs node (/dev/bus/usb/BBB/DDD) of the USB device named @name in
+ * sysfs: 0, or -1 if it has none (gone).
+ */
+static inline int tcr_usbfs_node(const char *name, char *node, size_t len)
+{
+	char path[300];
+	long bus, dev;
+
+	snprintf(path, sizeof(path), TCR_USBDEVS "%.200s/busnum", name);
+	bus = read_long(path);
+	snprintf(path, sizeof(path), TCR_USBDEVS "%.200s/devnum", name);
+	dev = read_long(path);
+	if (bus <= 0 || dev <= 0)
+		return -1;
+	snprintf(node, len, "/dev/bus/usb/%03ld/%03ld", bus, dev);
+	return 0;
 }
 
 #endif /* CDEV_REVOKE_SELFTEST_UTIL_H */
