@@ -20,6 +20,10 @@ the active mouse: a USB tablet that has reported once (revoke_usb: the wacom's n
 "SEQ key QCODE [down|up]" presses and releases (or only presses, or releases) key QCODE (a QEMU
 qcode: "a", "shift") on the active keyboard, the last USB keyboard plugged (revoke_hidraw,
 revoke_hiddev: one input report of the usb-kbd per press or release).
+"SEQ chr CHARDEV HEX" writes the bytes HEX into the socket chardev CHARDEV (a server QEMU
+listens on: this script connects once and stays connected), i.e. the input of the device that
+uses it (revoke_usb_bulk: the usb-serial's bulk IN data); what the device writes there is read
+and dropped. Boolean device properties are given as on/off.
 """
 import json
 import os
@@ -44,6 +48,7 @@ class Qmp:
                 time.sleep(0.2)
         self.buf = b""
         self.events = []
+        self.chr = {}  # chardev id -> connected socket
         self.recv(10)  # greeting
         self.cmd("qmp_capabilities")
 
@@ -94,7 +99,30 @@ class Qmp:
             if m is not None and "event" in m:
                 self.events.append(m)
 
+    def chr_write(self, label, data):
+        """Write data to the socket chardev label, connecting to it the first time."""
+        if label not in self.chr:
+            r = self.cmd("query-chardev")
+            # "disconnected:unix:PATH,server=on" until a client connects
+            path = [c["filename"] for c in r.get("return", []) if c["label"] == label]
+            if not path or "unix:" not in path[0]:
+                raise ValueError(f"no socket chardev {label}: {path}")
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(path[0].split("unix:", 1)[1].split(",")[0])
+            s.setblocking(False)
+            self.chr[label] = s
+        self.chr[label].sendall(data)
+
+    def chr_drain(self):
+        for s in self.chr.values():
+            try:
+                while s.recv(65536):
+                    pass
+            except BlockingIOError:
+                pass
+
     def poll_events(self):
+        self.chr_drain()
         m = self.recv(0)
         while m is not None:
             if "event" in m:
@@ -152,8 +180,19 @@ def main():
                     args = {"id": line[2], "driver": line[3], "bus": line[4]}
                     for kv in line[5:]:  # QMP wants integers typed as such
                         k, v = kv.split("=", 1)
-                        args[k] = int(v) if v.isdigit() and k not in STRING_PROPS else v
+                        if k not in STRING_PROPS and v in ("on", "off"):
+                            v = v == "on"
+                        elif v.isdigit() and k not in STRING_PROPS:
+                            v = int(v)
+                        args[k] = v
                 r = q.cmd("device_add", **args)
+                # the backend of a device just deleted is let go a little later
+                for _ in range(50):
+                    if "error" not in r or not any(w in r["error"].get("desc", "")
+                                                   for w in ("in use", "conflict")):
+                        break
+                    time.sleep(0.1)
+                    r = q.cmd("device_add", **args)
                 if "error" in r:
                     raise RuntimeError(r["error"].get("desc"))
             elif op == "rel":
@@ -174,6 +213,10 @@ def main():
                 r = q.cmd("input-send-event", events=ev)
                 if "error" in r:
                     raise RuntimeError(r["error"].get("desc"))
+            elif op == "chr":
+                if len(line) != 4:
+                    raise ValueError(f"chr needs CHARDEV HEX: {line[2:]}")
+                q.chr_write(line[2], bytes.fromhex(line[3]))
             else:
                 raise ValueError(f"unknown request {op}")
             res = "ok"

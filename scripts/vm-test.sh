@@ -6,9 +6,10 @@
 #   build/results/vm/selftests.tap kselftest TAP written by the guest
 #   build/results/vm/kmemleak.txt  kmemleak report after two explicit scans
 #   build/results/vm-control.tap   the optin=0 control (scripts/control-check.sh): KTAP, 1 case
-#   build/out/{i2c,uio,watchdog,virtio,crosec,ldusb,iowarrior}-stock/ the stock i2c-dev.ko,
-#                                  uio.ko, watchdog.ko, virtio_console.ko, cros_ec_chardev.ko,
-#                                  ldusb.ko and iowarrior.ko of the controls
+#   build/out/{i2c,uio,watchdog,virtio,crosec,ldusb,iowarrior,yurex,cdc-wdm,usblcd,usbtmc}-stock/
+#                                  the stock i2c-dev.ko, uio.ko, watchdog.ko, virtio_console.ko,
+#                                  cros_ec_chardev.ko, ldusb.ko, iowarrior.ko, yurex.ko, cdc-wdm.ko,
+#                                  usblcd.ko and usbtmc.ko of the controls
 #                                  (scripts/stock-module.sh)
 #   build/results/vm-lockdep.tap   the lockdep cases, one boot each (scripts/lockdep-check.sh)
 # env: FALLBACK=1 replaces the project-only KUnit symbol by CONFIG_LIST_KUNIT_TEST (harness testing)
@@ -38,8 +39,8 @@ elif [ $brc != 0 ]; then
 	exit 1
 fi
 
-# The stock controls of revoke_i2c, revoke_uio, revoke_watchdog, revoke_virtio, revoke_cros_ec and
-# revoke_usb (their "stock" fixtures): the base commit's driver built as an external module against this
+# The stock controls of revoke_i2c, revoke_uio, revoke_watchdog, revoke_virtio, revoke_cros_ec,
+# revoke_usb and revoke_usb_bulk (their "stock" fixtures): the base commit's driver built as an external module against this
 # kernel, loaded by the test in place of ours.
 "$REPO/scripts/stock-module.sh" "$B" drivers/i2c/i2c-dev.c "$OUT/i2c-stock" || rc=1
 "$REPO/scripts/stock-module.sh" "$B" drivers/uio/uio.c "$OUT/uio-stock" || rc=1
@@ -49,6 +50,10 @@ fi
 "$REPO/scripts/stock-module.sh" "$B" drivers/platform/chrome/cros_ec_chardev.c "$OUT/crosec-stock" || rc=1
 "$REPO/scripts/stock-module.sh" "$B" drivers/usb/misc/ldusb.c "$OUT/ldusb-stock" || rc=1
 "$REPO/scripts/stock-module.sh" "$B" drivers/usb/misc/iowarrior.c "$OUT/iowarrior-stock" || rc=1
+"$REPO/scripts/stock-module.sh" "$B" drivers/usb/misc/yurex.c "$OUT/yurex-stock" || rc=1
+"$REPO/scripts/stock-module.sh" "$B" drivers/usb/class/cdc-wdm.c "$OUT/cdc-wdm-stock" || rc=1
+"$REPO/scripts/stock-module.sh" "$B" drivers/usb/misc/usblcd.c "$OUT/usblcd-stock" || rc=1
+"$REPO/scripts/stock-module.sh" "$B" drivers/usb/class/usbtmc.c "$OUT/usbtmc-stock" || rc=1
 
 info "building selftests (tools/testing/selftests/cdev_revoke -> $ST)"
 mkdir -p "$ST"

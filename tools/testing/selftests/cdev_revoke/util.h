@@ -1193,4 +1193,74 @@ static inline int tcr_usbfs_node(const char *name, char *node, size_t len)
 	return 0;
 }
 
+/*
+ * USB devices the tests plug into the VM's qemu-xhci (tcr_hotplug()) and
+ * bind to a class driver through its new_id file.
+ */
+#define TCR_USBDRVS	"/sys/bus/usb/drivers/"
+
+/* Whether the file or directory @path exists. */
+static inline bool tcr_present(const char *path)
+{
+	return !access(path, F_OK);
+}
+
+/*
+ * The node /dev/@devdir@prefixN of the usb_register_dev() minor on the
+ * interface @intf ("1-3:1.0"), from its usbmisc class device: 0, or -1 if
+ * it has none (no class driver bound).
+ */
+static inline int tcr_usb_node(const char *intf, const char *prefix,
+			       const char *devdir, char *node, size_t len)
+{
+	char path[300];
+	struct dirent *de;
+	int ret = -1;
+	DIR *d;
+
+	snprintf(path, sizeof(path), TCR_USBDEVS "%.100s/usbmisc", intf);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while ((de = readdir(d))) {
+		if (!strncmp(de->d_name, prefix, strlen(prefix))) {
+			snprintf(node, len, "%s%.40s", devdir, de->d_name);
+			ret = 0;
+			break;
+		}
+	}
+	closedir(d);
+	return ret;
+}
+
+/*
+ * Whether the dynamic ids of the USB driver @drv include @ids ("0403
+ * 6001"): each write to its new_id adds one more, each write to remove_id
+ * removes one.
+ */
+static inline bool tcr_usb_has_id(const char *drv, const char *ids)
+{
+	char path[128], buf[512] = "";
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), TCR_USBDRVS "%s/new_id", drv);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	return strstr(buf, ids);
+}
+
+/* The reference count of the module @mod, or -1 if it is not loaded. */
+static inline long tcr_mod_refcnt(const char *mod)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/sys/module/%s/refcnt", mod);
+	return read_long(path);
+}
+
 #endif /* CDEV_REVOKE_SELFTEST_UTIL_H */
