@@ -51,7 +51,7 @@ run_selftests() {
 		name=selftests:\ cdev_revoke:\ $(basename "$t")
 		echo "# $name" >>$tap
 		echo "=== CDEV SELFTEST START $t"
-		(cd "$(dirname "$t")" && timeout ${cdev_test_timeout:-900} "$t") >/tmp/out.txt 2>&1
+		(cd "$(dirname "$t")" && timeout ${cdev_test_timeout:-1500} "$t") >/tmp/out.txt 2>&1
 		rc=$?
 		sed 's/^/    /' /tmp/out.txt >>$tap
 		cat /tmp/out.txt

@@ -83,7 +83,7 @@ if command -v swtpm >/dev/null; then
 	else echo "WARNING: host swtpm did not start: no tpm-crb in the VM"; fi
 fi
 # the whole selftest run, under load: each program has its own timeout (cdev_test_timeout)
-VM_TIMEOUT=${VM_TIMEOUT:-2400} "$REPO/scripts/vm-run.sh" "$B/arch/x86/boot/bzImage" tests "$RES/vm-console.log" "$RES/vm" "cdev_tests=$ST/list" || rc=1
+VM_TIMEOUT=${VM_TIMEOUT:-3600} "$REPO/scripts/vm-run.sh" "$B/arch/x86/boot/bzImage" tests "$RES/vm-console.log" "$RES/vm" "cdev_tests=$ST/list" || rc=1
 if [ -n "$tpm_pid" ]; then kill "$tpm_pid" 2>/dev/null; wait "$tpm_pid" 2>/dev/null; fi
 python3 "$REPO/scripts/ktap.py" extract "$RES/vm-console.log" "$RES/kunit-x86_64.tap" || rc=1
 if ! "$REPO/scripts/splat-check" "$RES/vm-console.log" >"$RES/vm-splat.txt"; then
