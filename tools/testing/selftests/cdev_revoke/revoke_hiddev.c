@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * hiddev (/dev/usb/hiddevN, a usb_register_dev() minor of usbhid) on
- * cdev_revoke, with a real hot-unplug: QEMU's usb-kbd (0627:0001) on port 3
+ * cdev_revoke, with a real hot-unplug: QEMU's usb-kbd (0627:0001) on port 7
  * of the VM's qemu-xhci, plugged with QMP device_add and unplugged with
  * device_del (a cable pull) while files of the hiddev are held with reads,
  * ioctls, polls and io_uring reads in flight, then plugged again at the
@@ -56,7 +56,7 @@
 
 #define KBD_VID		0x0627
 #define KBD_PID		0x0001
-#define KBD_PORT	3
+#define KBD_PORT	7
 #define WAKE_MS		10000	/* "at once", on a loaded TCG host */
 
 /* HID usages of the keyboard page */

@@ -11,7 +11,7 @@
  *  - kill: it is killed with SIGKILL (the hostile provider: it may be in
  *    the middle of a report, or owe the kernel an answer).
  *
- * Provider usb-kbd (variant usb_kbd): QEMU's USB keyboard on port 4 of the
+ * Provider usb-kbd (variant usb_kbd): QEMU's USB keyboard on port 6 of the
  * VM's qemu-xhci, plugged with QMP device_add, unplugged with device_del (a
  * cable pull: the guest sees the port's disconnect, hub_wq unbinds usbhid,
  * which removes the HID device) and plugged again at the same port
@@ -66,7 +66,7 @@ static char scratch[64];
 
 enum hid_how { HID_UHID_DESTROY, HID_UHID_CLOSE, HID_UHID_KILL, HID_USB_KBD };
 
-#define KBD_PORT	4	/* of xhci0.0: QMP id kbd4, guest device 1-4 */
+#define KBD_PORT	6	/* of xhci0.0: QMP id kbd6, guest device 1-6 */
 
 static int hid_seq;
 

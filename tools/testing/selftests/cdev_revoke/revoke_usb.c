@@ -60,11 +60,10 @@
 #include "../kselftest_harness.h"
 #include "util.h"
 
-#define USBDEVS		"/sys/bus/usb/devices/"
-#define USBDRVS		"/sys/bus/usb/drivers/"
 #define WAC_VID		0x056a
 #define WAC_PID		0x0000
 #define WAC_IDS		"056a 0000"
+#define WAC_PORT	2
 #define WAC_ADD		"add wac2 usb-wacom-tablet xhci0.0 port=2"
 #define WAC_DEL		"del wac2"
 #define WAKE_MS		10000	/* "at once", on a loaded TCG host */
@@ -215,78 +214,10 @@ static const struct usbcls cdcwdm = {
 	.stock_close_errno = ENODEV,
 };
 
-/* The hexadecimal number in sysfs @path (idVendor: "056a"), or -1. */
-static long read_hex(const char *path)
-{
-	char buf[32] = "";
-	int fd = open(path, O_RDONLY);
-
-	if (fd < 0)
-		return -1;
-	if (read(fd, buf, sizeof(buf) - 1) < 0)
-		buf[0] = 0;
-	close(fd);
-	return buf[0] ? strtol(buf, NULL, 16) : -1;
-}
-
-/* The sysfs name of the tablet (e.g. "1-2"): 0, or -1 if it is not plugged. */
+/* The sysfs name of the tablet at its port ("1-2"): 0, or -1 if unplugged. */
 static int wac_find(char *name, size_t len)
 {
-	char path[300];
-	struct dirent *de;
-	DIR *d = opendir(USBDEVS);
-	int ret = -1;
-
-	if (!d)
-		return -1;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.' || strchr(de->d_name, ':'))
-			continue;
-		snprintf(path, sizeof(path), USBDEVS "%.200s/idVendor", de->d_name);
-		if (read_hex(path) != WAC_VID)
-			continue;
-		snprintf(path, sizeof(path), USBDEVS "%.200s/idProduct", de->d_name);
-		if (read_hex(path) != WAC_PID)
-			continue;
-		snprintf(name, len, "%.31s", de->d_name);
-		ret = 0;
-		break;
-	}
-	closedir(d);
-	return ret;
-}
-
-/*
- * The node of @cls's minor on the tablet's interface @intf (its usbmisc
- * class device): 0, or -1 if the driver has none there (not bound).
- */
-static int cls_node(const struct usbcls *cls, const char *intf, char *node,
-		    size_t len)
-{
-	char path[300];
-	struct dirent *de;
-	int ret = -1;
-	DIR *d;
-
-	snprintf(path, sizeof(path), USBDEVS "%.100s/usbmisc", intf);
-	d = opendir(path);
-	if (!d)
-		return -1;
-	while ((de = readdir(d))) {
-		if (!strncmp(de->d_name, cls->prefix, strlen(cls->prefix))) {
-			snprintf(node, len, "%s%.40s", cls->devdir, de->d_name);
-			ret = 0;
-			break;
-		}
-	}
-	closedir(d);
-	return ret;
-}
-
-/* Whether sysfs @path exists. */
-static int present(const char *path)
-{
-	return !access(path, F_OK);
+	return tcr_usb_find(WAC_VID, WAC_PID, WAC_PORT, name, len);
 }
 
 FIXTURE(usb) {
@@ -344,14 +275,6 @@ FIXTURE_VARIANT_ADD(usb, cdc_wdm_stock) {
 	.stock = true,
 };
 
-static long mod_refcnt(const struct usbcls *cls)
-{
-	char path[128];
-
-	snprintf(path, sizeof(path), "/sys/module/%s/refcnt", cls->mod);
-	return read_long(path);
-}
-
 /*
  * Wait up to @ms until the tablet is plugged, bound to @cls and its node
  * exists; fill @self's names: 0 or -1.
@@ -370,18 +293,18 @@ static int wait_bound(struct _test_data_usb *self, const struct usbcls *cls,
 			 * The bus's links go before the driver's disconnect
 			 * runs; the devices' own directories after it.
 			 */
-			snprintf(path, sizeof(path), USBDEVS "%s", self->intf);
+			snprintf(path, sizeof(path), TCR_USBDEVS "%s", self->intf);
 			if (!realpath(path, self->intf_path))
 				continue;
-			snprintf(path, sizeof(path), USBDEVS "%s", self->dev);
+			snprintf(path, sizeof(path), TCR_USBDEVS "%s", self->dev);
 			if (!realpath(path, self->dev_path))
 				continue;
-			snprintf(path, sizeof(path), USBDRVS "%s/%s", cls->mod,
+			snprintf(path, sizeof(path), TCR_USBDRVS "%s/%s", cls->mod,
 				 self->intf);
-			if (present(path) &&
-			    !cls_node(cls, self->intf, self->node,
-				      sizeof(self->node)) &&
-			    present(self->node))
+			if (tcr_present(path) &&
+			    !tcr_usb_node(self->intf, cls->prefix, cls->devdir,
+					  self->node, sizeof(self->node)) &&
+			    tcr_present(self->node))
 				return 0;
 		}
 		usleep(20000);
@@ -389,25 +312,12 @@ static int wait_bound(struct _test_data_usb *self, const struct usbcls *cls,
 	return -1;
 }
 
-/* Wait up to @ms until the sysfs directory @path is gone: 0 or -1. */
-static int wait_gone(const char *path, long ms)
-{
-	long end = now_ms() + ms;
-
-	while (present(path)) {
-		if (now_ms() > end)
-			return -1;
-		usleep(20000);
-	}
-	return 0;
-}
-
 /* Unplug the tablet and wait until the guest has removed it: 0 or -1. */
 static int unplug(struct _test_data_usb *self)
 {
 	if (tcr_hotplug(WAC_DEL))
 		return -1;
-	return wait_gone(self->dev_path, GONE_MS);
+	return tcr_wait_gone(self->dev_path, GONE_MS);
 }
 
 /* Plug the tablet in again (the same port) and wait for the driver. */
@@ -442,26 +352,6 @@ static const struct usbcls *const all_cls[] = {
 };
 
 /*
- * Whether @cls's dynamic ids include the tablet's: each write to new_id
- * adds one more, each write to remove_id removes one.
- */
-static bool has_id(const struct usbcls *cls)
-{
-	char path[128], buf[512] = "";
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), USBDRVS "%s/new_id", cls->mod);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = 0;
-	return strstr(buf, WAC_IDS);
-}
-
-/*
  * Give the tablet to @cls alone: the other drivers forget its ids (a
  * re-plugged tablet goes to @cls) and let it go.
  */
@@ -474,18 +364,18 @@ static void take_tablet(const struct usbcls *cls)
 	for (i = 0; i < ARRAY_SIZE(all_cls); i++) {
 		if (all_cls[i] == cls || !tcr_module_loaded(all_cls[i]->mod))
 			continue;
-		snprintf(path, sizeof(path), USBDRVS "%s/remove_id",
+		snprintf(path, sizeof(path), TCR_USBDRVS "%s/remove_id",
 			 all_cls[i]->mod);
-		for (k = 0; k < 100 && has_id(all_cls[i]); k++)
+		for (k = 0; k < 100 && tcr_usb_has_id(all_cls[i]->mod, WAC_IDS); k++)
 			write_str(path, WAC_IDS);
 		if (wac_find(dev, sizeof(dev)))
 			continue;
 		snprintf(intf, sizeof(intf), "%s:1.0", dev);
-		snprintf(path, sizeof(path), USBDRVS "%s/%s", all_cls[i]->mod,
+		snprintf(path, sizeof(path), TCR_USBDRVS "%s/%s", all_cls[i]->mod,
 			 intf);
-		if (!present(path))
+		if (!tcr_present(path))
 			continue;
-		snprintf(path, sizeof(path), USBDRVS "%s/unbind",
+		snprintf(path, sizeof(path), TCR_USBDRVS "%s/unbind",
 			 all_cls[i]->mod);
 		write_str(path, intf);
 	}
@@ -514,7 +404,7 @@ FIXTURE_SETUP(usb)
 	self->fd = -1;
 	if (!getenv("TCR_HOTPLUG"))
 		SKIP(return, "no TCR_HOTPLUG (the host's QMP helper)");
-	if (!present(USBDEVS "usb1"))
+	if (!tcr_present(TCR_USBDEVS "usb1"))
 		SKIP(return, "no USB host controller (qemu-xhci)");
 	if (tcr_control_boot())
 		SKIP(return, "runs in the main boot");
@@ -533,8 +423,8 @@ FIXTURE_SETUP(usb)
 		     variant->stock ? cls->stock_ko : cls->ours_ko,
 		     strerror(-ret));
 	take_tablet(cls);
-	snprintf(path, sizeof(path), USBDRVS "%s/new_id", cls->mod);
-	ret = has_id(cls) ? 0 : write_str(path, WAC_IDS);
+	snprintf(path, sizeof(path), TCR_USBDRVS "%s/new_id", cls->mod);
+	ret = tcr_usb_has_id(cls->mod, WAC_IDS) ? 0 : write_str(path, WAC_IDS);
 	ASSERT_TRUE(!ret || ret == -EEXIST) {
 		TH_LOG("%s: %s", path, strerror(-ret));
 	}
@@ -542,13 +432,13 @@ FIXTURE_SETUP(usb)
 		ASSERT_EQ(0, tcr_hotplug(WAC_ADD));
 	} else if (wait_bound(self, cls, 2000)) {
 		/* its ids were known already: new_id probed nothing */
-		snprintf(path, sizeof(path), USBDRVS "%s/bind", cls->mod);
+		snprintf(path, sizeof(path), TCR_USBDRVS "%s/bind", cls->mod);
 		write_str(path, self->intf);
 	}
 	ASSERT_EQ(0, wait_bound(self, cls, BIND_MS)) {
 		TH_LOG("the tablet is not bound to %s", cls->mod);
 	}
-	self->refcnt = mod_refcnt(cls);
+	self->refcnt = tcr_mod_refcnt(cls->mod);
 }
 
 FIXTURE_TEARDOWN(usb)
@@ -729,7 +619,7 @@ TEST_F_TIMEOUT(usb, calls_then_unplug, 120)
 	close_gone(_metadata, variant->cls, variant->stock, self->fd);
 	self->fd = -1;
 	ASSERT_EQ(0, replug(self, variant->cls));
-	EXPECT_EQ(self->refcnt, mod_refcnt(variant->cls));
+	EXPECT_EQ(self->refcnt, tcr_mod_refcnt(variant->cls->mod));
 }
 
 /*
@@ -779,7 +669,7 @@ stale:
 	EXPECT_EQ(0, close(fd2));
 	close_gone(_metadata, variant->cls, variant->stock, self->fd);
 	self->fd = -1;
-	EXPECT_EQ(self->refcnt, mod_refcnt(variant->cls));
+	EXPECT_EQ(self->refcnt, tcr_mod_refcnt(variant->cls->mod));
 }
 
 /*
@@ -860,14 +750,14 @@ TEST_F_TIMEOUT(usb, sleepers_woken, 120)
 	for (i = 0; i < nw; i++)
 		pthread_join(w[i].th, NULL);
 	io_uring_queue_exit(&ring);
-	ASSERT_EQ(0, wait_gone(self->dev_path, GONE_MS));
+	ASSERT_EQ(0, tcr_wait_gone(self->dev_path, GONE_MS));
 	ksft_print_msg("%s: the tablet gone %ld ms after device_del\n",
 		       variant->stock ? "stock" : "ours", now_ms() - t0);
 	assert_gone(_metadata, variant->cls, variant->stock, self->fd);
 	close_gone(_metadata, variant->cls, variant->stock, self->fd);
 	self->fd = -1;
 	ASSERT_EQ(0, replug(self, variant->cls));
-	EXPECT_EQ(self->refcnt, mod_refcnt(variant->cls));
+	EXPECT_EQ(self->refcnt, tcr_mod_refcnt(variant->cls->mod));
 }
 
 static void on_usr1(int sig)
@@ -904,17 +794,17 @@ TEST_F_TIMEOUT(usb, blocked_read_holds_unplug, 120)
 	t0 = now_ms();
 	ASSERT_EQ(0, tcr_hotplug(WAC_DEL));
 	if (variant->stock && variant->cls->stock_read_hangs) {
-		stuck = wait_gone(self->dev_path, STOCK_HOLD_MS) &&
-			present(self->intf_path) && !tcr_load(r.done);
+		stuck = tcr_wait_gone(self->dev_path, STOCK_HOLD_MS) &&
+			tcr_present(self->intf_path) && !tcr_load(r.done);
 		ksft_print_msg("stock: %ld ms after device_del: the interface %s, the read %s\n",
 			       now_ms() - t0,
-			       present(self->intf_path) ? "still there" : "gone",
+			       tcr_present(self->intf_path) ? "still there" : "gone",
 			       tcr_load(r.done) ? "returned" : "still asleep");
 		EXPECT_TRUE(stuck);
 		pthread_kill(r.th, SIGUSR1);
 		t1 = now_ms();
 		ASSERT_TRUE(tcr_waiter_wait(&r, WAKE_MS));
-		ASSERT_EQ(0, wait_gone(self->dev_path, GONE_MS));
+		ASSERT_EQ(0, tcr_wait_gone(self->dev_path, GONE_MS));
 		ksft_print_msg("stock: read %zd %s; the tablet gone %ld ms after the signal\n",
 			       r.ret, strerror(r.err), now_ms() - t1);
 		EXPECT_EQ(-1, r.ret);
@@ -922,7 +812,7 @@ TEST_F_TIMEOUT(usb, blocked_read_holds_unplug, 120)
 	} else {
 		ASSERT_TRUE(tcr_waiter_wait(&r, WAKE_MS));
 		t1 = now_ms();
-		ASSERT_EQ(0, wait_gone(self->dev_path, GONE_MS));
+		ASSERT_EQ(0, tcr_wait_gone(self->dev_path, GONE_MS));
 		ksft_print_msg("%s: read %zd %s %ld ms after device_del\n",
 			       variant->stock ? "stock" : "ours", r.ret,
 			       strerror(r.err), t1 - t0);
@@ -936,7 +826,7 @@ TEST_F_TIMEOUT(usb, blocked_read_holds_unplug, 120)
 	close_gone(_metadata, variant->cls, variant->stock, self->fd);
 	self->fd = -1;
 	ASSERT_EQ(0, replug(self, variant->cls));
-	EXPECT_EQ(self->refcnt, mod_refcnt(variant->cls));
+	EXPECT_EQ(self->refcnt, tcr_mod_refcnt(variant->cls->mod));
 }
 
 /* A write of a command in a thread of its own: its outcome, and when. */
@@ -1008,7 +898,7 @@ TEST_F_TIMEOUT(usb, writer_asleep_at_unplug, 120)
 	ASSERT_EQ(-EAGAIN, io_uring_peek_cqe(&ring, &cqe));
 	tdel = now_ms();
 	ASSERT_EQ(0, tcr_hotplug(WAC_DEL));
-	ASSERT_EQ(0, wait_gone(self->dev_path, GONE_MS));
+	ASSERT_EQ(0, tcr_wait_gone(self->dev_path, GONE_MS));
 	tgone = now_ms();
 	for (i = 0; i < 2; i++) {
 		long end = now_ms() + WAKE_MS;
@@ -1049,7 +939,7 @@ TEST_F_TIMEOUT(usb, writer_asleep_at_unplug, 120)
 	close_gone(_metadata, variant->cls, variant->stock, self->fd);
 	self->fd = -1;
 	ASSERT_EQ(0, replug(self, cls));
-	EXPECT_EQ(self->refcnt, mod_refcnt(cls));
+	EXPECT_EQ(self->refcnt, tcr_mod_refcnt(cls->mod));
 }
 
 /*
@@ -1088,7 +978,7 @@ TEST_F_TIMEOUT(usb, sigio_at_unplug, 120)
 	self->fd = -1;
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 	ASSERT_EQ(0, replug(self, variant->cls));
-	EXPECT_EQ(self->refcnt, mod_refcnt(variant->cls));
+	EXPECT_EQ(self->refcnt, tcr_mod_refcnt(variant->cls->mod));
 }
 
 /* Outcomes of a loop of calls, by kind. */
@@ -1162,7 +1052,7 @@ TEST_F_TIMEOUT(usb, writes_across_unplug, 120)
 	usleep(500000);
 	t0 = now_ms();
 	ASSERT_EQ(0, tcr_hotplug(WAC_DEL));
-	ASSERT_EQ(0, wait_gone(self->dev_path, GONE_MS));
+	ASSERT_EQ(0, tcr_wait_gone(self->dev_path, GONE_MS));
 	usleep(200000);
 	tcr_store(t.stop, 1);
 	pthread_join(th, NULL);
@@ -1178,7 +1068,7 @@ TEST_F_TIMEOUT(usb, writes_across_unplug, 120)
 	close_gone(_metadata, variant->cls, variant->stock, self->fd);
 	self->fd = -1;
 	ASSERT_EQ(0, replug(self, variant->cls));
-	EXPECT_EQ(self->refcnt, mod_refcnt(variant->cls));
+	EXPECT_EQ(self->refcnt, tcr_mod_refcnt(variant->cls->mod));
 }
 
 /*
@@ -1357,7 +1247,7 @@ TEST_F_TIMEOUT(usb, cycles_under_load, 1800)
 		}
 		io_uring_cqe_seen(&ring, cqe);
 		io_uring_queue_exit(&ring);
-		ASSERT_EQ(0, wait_gone(self->dev_path, GONE_MS));
+		ASSERT_EQ(0, tcr_wait_gone(self->dev_path, GONE_MS));
 		t1 = now_ms() - t1;
 		tsum += t1;
 		if (t1 > tmax)
@@ -1407,7 +1297,7 @@ TEST_F_TIMEOUT(usb, cycles_under_load, 1800)
 	}
 	EXPECT_EQ(0, close(self->fd));
 	self->fd = -1;
-	EXPECT_EQ(self->refcnt, mod_refcnt(variant->cls));
+	EXPECT_EQ(self->refcnt, tcr_mod_refcnt(variant->cls->mod));
 }
 
 TEST_HARNESS_MAIN

@@ -5,7 +5,7 @@
  * usbfs ioctls.  usbfs is not on cdev_revoke: this is the baseline that pins
  * down what userspace sees today, which a conversion must keep.
  *
- * The device is QEMU's usb-wacom-tablet (056a:0000) on port 5 of the VM's
+ * The device is QEMU's usb-wacom-tablet (056a:0000) on port 8 of the VM's
  * qemu-xhci, plugged and unplugged through QMP (device_add, device_del: a
  * cable pull; scripts/qmp-hotplug.py).  usbhid ignores it
  * (usbhid.quirks=0x056a:0x0000:0x4 on the command line); a class driver
@@ -38,9 +38,9 @@
 
 #define WAC_VID		0x056a
 #define WAC_PID		0x0000
-#define WAC_PORT	5
-#define WAC_ADD		"add wac5 usb-wacom-tablet xhci0.0 port=5"
-#define WAC_DEL		"del wac5"
+#define WAC_PORT	8
+#define WAC_ADD		"add wac8 usb-wacom-tablet xhci0.0 port=8"
+#define WAC_DEL		"del wac8"
 #define EP_IN		0x81
 #define RLEN		8	/* the endpoint's wMaxPacketSize */
 #define WAKE_MS		10000	/* "at once", on a loaded TCG host */
@@ -49,7 +49,7 @@
 #define LSUSB_MS	60000	/* one lsusb -v, at most */
 
 FIXTURE(usbfs) {
-	char dev[32];		/* the tablet in sysfs: "1-3" */
+	char dev[32];		/* the tablet in sysfs: "1-8" */
 	char dev_path[256];	/* its real sysfs directory */
 	char node[64];		/* /dev/bus/usb/001/NNN */
 	libusb_context *ctx;
@@ -82,7 +82,7 @@ static int wait_plugged(struct _test_data_usbfs *self, long ms)
 	return -1;
 }
 
-/* Plug the tablet into port 5 unless it is there. */
+/* Plug the tablet into port 8 unless it is there. */
 static int plug(struct _test_data_usbfs *self)
 {
 	if (tcr_usb_find(WAC_VID, WAC_PID, WAC_PORT, self->dev,
@@ -141,7 +141,7 @@ FIXTURE_TEARDOWN(usbfs)
 		close(self->fd);
 	if (self->ctx)
 		libusb_exit(self->ctx);
-	/* leave nothing plugged at port 5 for other programs */
+	/* leave nothing plugged at port 8 for other programs */
 	if (!tcr_usb_find(WAC_VID, WAC_PID, WAC_PORT, name, sizeof(name)))
 		unplug(self);
 }
