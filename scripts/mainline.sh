@@ -327,7 +327,12 @@ cmd_vm() {
 
 # compile check of the driver patches that are in the 7.x tree (the KUnit VM does not build them)
 CHECK_TARGETS=(fs/char_dev.o fs/file_table.o drivers/char/misc.o drivers/usb/core/file.o drivers/mtd/mtdcore.o
-	drivers/mtd/mtdchar.o drivers/mtd/mtdpart.o drivers/char/tpm/ lib/test_cdev_revoke_bench.o)
+	drivers/mtd/mtdchar.o drivers/mtd/mtdpart.o drivers/char/tpm/ lib/test_cdev_revoke_bench.o
+	drivers/rtc/class.o drivers/rtc/dev.o drivers/rtc/rtc-test.o drivers/i2c/i2c-dev.o drivers/uio/uio.o
+	drivers/gpio/gpiolib.o drivers/gpio/gpiolib-cdev.o drivers/watchdog/watchdog_dev.o
+	drivers/platform/chrome/cros_ec_chardev.o drivers/platform/chrome/cros_ec_fake.o
+	drivers/char/virtio_console.o drivers/usb/misc/ldusb.o drivers/usb/misc/iowarrior.o
+	drivers/hid/hidraw.o drivers/hid/usbhid/hiddev.o)
 cmd_check_drivers() {
 	[ -d "$MLINUX/.git" ] || cmd_tree
 	local B=$ML/out/check log=$RES/mainline-check-drivers.log s rc=0
