@@ -20,10 +20,10 @@ the active mouse: a USB tablet that has reported once (revoke_usb: the wacom's n
 "SEQ key QCODE [down|up]" presses and releases (or only presses, or releases) key QCODE (a QEMU
 qcode: "a", "shift") on the active keyboard, the last USB keyboard plugged (revoke_hidraw,
 revoke_hiddev: one input report of the usb-kbd per press or release).
-"SEQ chr CHARDEV HEX" writes the bytes HEX into the socket chardev CHARDEV (a server QEMU
-listens on: this script connects once and stays connected), i.e. the input of the device that
-uses it (revoke_usb_bulk: the usb-serial's bulk IN data); what the device writes there is read
-and dropped. Boolean device properties are given as on/off.
+"SEQ chr CHARDEV [HEX]" writes the bytes HEX (or nothing) into the socket chardev CHARDEV (a
+server QEMU listens on: this script connects once and stays connected), i.e. the input of the
+device that uses it (revoke_usb_bulk: the usb-serial's bulk IN data; usb-braille is attached
+only while its chardev is connected); what the device writes there is read and dropped. Boolean device properties are given as on/off.
 """
 import json
 import os
@@ -214,9 +214,9 @@ def main():
                 if "error" in r:
                     raise RuntimeError(r["error"].get("desc"))
             elif op == "chr":
-                if len(line) != 4:
-                    raise ValueError(f"chr needs CHARDEV HEX: {line[2:]}")
-                q.chr_write(line[2], bytes.fromhex(line[3]))
+                if len(line) not in (3, 4):
+                    raise ValueError(f"chr needs CHARDEV [HEX]: {line[2:]}")
+                q.chr_write(line[2], bytes.fromhex(line[3] if len(line) == 4 else ""))
             else:
                 raise ValueError(f"unknown request {op}")
             res = "ok"

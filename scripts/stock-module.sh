@@ -9,9 +9,12 @@
 # the base commit (its .c files are its objects, its local headers are copied beside them). The
 # sources are rewritten only when they changed, so the rebuild is incremental. Log:
 # build/results/<MOD_DIR's name>-build.log.
+# env: REV, the commit the sources come from (default cdev-base); REV=. takes them from the
+# working tree of build/linux: the converted build of a driver the kernel's Makefiles do not
+# build (usb-skeleton.c has no Kconfig symbol).
 set -uo pipefail
 . "$(dirname "$0")/common.sh"
-B=$(readlink -f "$1") SRC=$2 MD=$3
+B=$(readlink -f "$1") SRC=$2 MD=$3 REV=${REV:-cdev-base}
 shift 3
 mkdir -p "$MD" "$RES"
 MD=$(readlink -f "$MD")
@@ -22,7 +25,11 @@ mod=${1:-${f%.c}}
 objs=
 for s in "$SRC" "$@"; do
 	n=$(basename "$s")
-	git -C "$LINUX" show "cdev-base:$s" >"$MD/$n.new" || die "no $s in cdev-base"
+	if [ "$REV" = . ]; then
+		cp "$LINUX/$s" "$MD/$n.new" || die "no $s in $LINUX"
+	else
+		git -C "$LINUX" show "$REV:$s" >"$MD/$n.new" || die "no $s in $REV"
+	fi
 	if cmp -s "$MD/$n.new" "$MD/$n"; then rm "$MD/$n.new"; else mv "$MD/$n.new" "$MD/$n"; fi
 	case $n in *.c) objs+=" ${n%.c}.o" ;; esac
 done
@@ -33,6 +40,6 @@ if [ "$objs" = " $mod.o" ]; then
 else
 	printf 'obj-m := %s.o\n%s-y :=%s\n%s\n' "$mod" "$mod" "$objs" "$inc" >"$MD/Kbuild"
 fi
-info "stock module: cdev-base:$SRC${*:+ $*} -> $MD/$mod.ko"
+info "module: $REV:$SRC${*:+ $*} -> $MD/$mod.ko"
 make -C "$B" ARCH=x86_64 M="$MD" "CC=ccache gcc" modules >"$LOG" 2>&1 ||
 	{ tail -20 "$LOG"; die "stock module build failed (log: $LOG)"; }

@@ -52,12 +52,13 @@ if [ "$MACHINE" = q35 ]; then
 	# class drivers bound through new_id (ldusb, iowarrior); QEMU's usb-kbd (0627:0001) gets a
 	# hiddev next to its hidraw (HID_QUIRK_HIDDEV_FORCE: revoke_hiddev, revoke_hidraw).
 	MACHINE_ARGS="$MACHINE_ARGS -device qemu-xhci,id=xhci0,bus=pcie.0,p2=8,p3=4"
-	# revoke_usb_bulk: the backends of the bulk devices it plugs there. usb-serial (FTDI) on a
-	# socket chardev that qmp-hotplug.py connects to and writes the device's input into (its
-	# bulk IN NAKs until then); usb-storage on a null block device whose writes are throttled to
+	# revoke_usb_bulk: the backends of the bulk devices it plugs there. usb-serial and
+	# usb-braille (FTDI) on socket chardevs that qmp-hotplug.py connects to and writes the
+	# device's input into (its bulk IN NAKs until then); usb-storage on a null block device whose writes are throttled to
 	# 1 byte/s: after the first WRITE(10), each one waits until the device is unplugged (a drain
 	# releases throttled requests), and so does the read of its status
 	MACHINE_ARGS="$MACHINE_ARGS -chardev socket,id=cser0,path=$OUT/vm-img/cser0-$MODE.sock,server=on,wait=off
+		-chardev socket,id=cser1,path=$OUT/vm-img/cser1-$MODE.sock,server=on,wait=off
 		-blockdev driver=null-co,node-name=lcdnull,read-zeroes=on
 		-object throttle-group,id=lcdtg,x-bps-write=1
 		-blockdev driver=throttle,node-name=lcdblk,throttle-group=lcdtg,file=lcdnull"

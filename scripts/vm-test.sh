@@ -54,6 +54,10 @@ fi
 "$REPO/scripts/stock-module.sh" "$B" drivers/usb/class/cdc-wdm.c "$OUT/cdc-wdm-stock" || rc=1
 "$REPO/scripts/stock-module.sh" "$B" drivers/usb/misc/usblcd.c "$OUT/usblcd-stock" || rc=1
 "$REPO/scripts/stock-module.sh" "$B" drivers/usb/class/usbtmc.c "$OUT/usbtmc-stock" || rc=1
+# usb-skeleton has no Kconfig symbol: both builds are external, the stock one named skel_stock so
+# that the test tells them apart
+"$REPO/scripts/stock-module.sh" "$B" drivers/usb/usb-skeleton.c "$OUT/skel-stock" skel_stock || rc=1
+REV=. "$REPO/scripts/stock-module.sh" "$B" drivers/usb/usb-skeleton.c "$OUT/skel" || rc=1
 
 info "building selftests (tools/testing/selftests/cdev_revoke -> $ST)"
 mkdir -p "$ST"

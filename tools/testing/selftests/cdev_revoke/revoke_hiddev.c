@@ -544,7 +544,7 @@ static void *load_fn(void *arg)
  */
 TEST_F_TIMEOUT(hiddev, cycles_under_load, 3600)
 {
-	int n = getenv("TCR_CYCLES") ? atoi(getenv("TCR_CYCLES")) / 50 : 20;
+	int n = tcr_cycles(50, 20);
 	long tot[L_NR][3] = { { 0 } };
 	long t, tmax = 0, tsum = 0, t0 = now_ms();
 	int minor = self->minor;

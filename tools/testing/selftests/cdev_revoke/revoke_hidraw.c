@@ -375,6 +375,97 @@ TEST_F_TIMEOUT(hidraw, write_output, 60)
 	close(fd);
 }
 
+/*
+ * The error of a USB transfer that the unplug cut before the revocation
+ * began: usbcore's flush of ep0 (ESHUTDOWN), the transfer's timeout, or
+ * the host controller's report of the gone device.
+ */
+static bool usb_cut(int err)
+{
+	return err == ESHUTDOWN || err == ETIMEDOUT || err == EPROTO ||
+	       err == EPIPE || err == EILSEQ || err == ENOENT ||
+	       err == ECONNRESET;
+}
+
+/*
+ * Output reports written in a loop, until one fails other than as a
+ * transfer cut by the unplug (@cut).
+ */
+struct write_loop {
+	int fd, how;
+	long ok, cut, max_ms;
+	int err;	/* of the write that ended the loop */
+};
+
+static void *write_loop_fn(void *arg)
+{
+	struct write_loop *w = arg;
+	long t;
+	ssize_t n;
+
+	for (;;) {
+		t = now_ms();
+		n = write(w->fd, OUT(w->how), OUT_LEN(w->how));
+		t = now_ms() - t;
+		if (t > w->max_ms)
+			w->max_ms = t;
+		if (n >= 0) {
+			w->ok++;
+		} else if (usb_cut(errno)) {
+			w->cut++;
+			usleep(1000);
+		} else {
+			break;
+		}
+	}
+	w->err = errno;
+	return NULL;
+}
+
+/*
+ * Output reports written in a loop across the unplug, three times.  On
+ * usb-kbd each is a synchronous SET_REPORT on ep0; QEMU's xHCI drops the
+ * transfers of a device it detaches without completing them, so a write
+ * in flight then ends only when the device's ep0 is flushed, or at its
+ * timeout (USB_CTRL_SET_TIMEOUT, 5 s), and hidraw's removal waits for it.
+ * usbcore flushes ep0 before the drivers' disconnect: no write lasts
+ * anywhere near the timeout; the one in flight then fails with that
+ * flush's ESHUTDOWN (hidraw's removal has not begun yet), and the next one
+ * with ENODEV.  Stock: the write's timeout, reported.
+ */
+TEST_F_TIMEOUT(hidraw, writes_across_unplug, 120)
+{
+	long t0, gone;
+	pthread_t t;
+	int i;
+
+	if (variant->how != HID_USB_KBD)
+		SKIP(return, "uhid answers an output report at once");
+	for (i = 0; i < 3; i++) {
+		struct write_loop w = { .how = variant->how };
+
+		if (i)
+			ASSERT_EQ(0, hid_plug(variant->how, &self->h));
+		w.fd = hid_open(&self->h);
+		ASSERT_LE(0, w.fd);
+		ASSERT_EQ(0, pthread_create(&t, NULL, write_loop_fn, &w));
+		usleep(300000);
+		t0 = now_ms();
+		ASSERT_EQ(0, hid_unplug(variant->how, &self->h, NULL));
+		gone = now_ms() - t0;
+		pthread_join(t, NULL);
+		ksft_print_msg("unplug %d: %ld ms; writes %ld, cut %ld, longest %ld ms; then %s\n",
+			       i, gone, w.ok, w.cut, w.max_ms, strerror(w.err));
+		EXPECT_LT(0, w.ok);
+		EXPECT_GE(1, w.cut);
+		EXPECT_EQ(ENODEV, w.err);
+		/* the stock kernel flushes ep0 after the disconnect */
+		if (!cdev_stock())
+			EXPECT_GT(4000, w.max_ms);
+		close(w.fd);
+	}
+}
+
 /* HIDIOCGFEATURE answered by the provider. */
 TEST_F_TIMEOUT(hidraw, get_feature, 60)
 {
@@ -700,7 +791,7 @@ static const char *const load_names[L_NR] = {
 struct load {
 	pthread_t th;
 	int fd, kind, how;
-	long ok, gone, other;
+	long ok, gone, other, cut;
 	int last_err;
 };
 
@@ -763,6 +854,11 @@ static void *load_fn(void *arg)
 		}
 		err = errno;
 		l->last_err = err;
+		/* a write whose control transfer the unplug cut: go on */
+		if (l->kind == L_WRITE && usb_cut(err)) {
+			l->cut++;
+			continue;
+		}
 		if (err == ENODEV || ((l->kind == L_READ || l->kind == L_URING) &&
 				      err == READ_GONE))
 			l->gone++;
@@ -779,15 +875,17 @@ static void *load_fn(void *arg)
  * Plug, load, unplug, 20 times (TCR_HID_CYCLES): five threads read, poll,
  * ioctl, write and io_uring-read one file while the provider sends input
  * reports, then the device goes away.  Every call succeeds or gets the
- * revoked answer, every thread ends, and each cycle's device gets the
- * first cycle's minor.
+ * revoked answer (or, for a write whose control transfer the unplug cut
+ * before the revocation began, the USB error: counted, and the writes go
+ * on), every thread ends, and each cycle's device gets the first cycle's
+ * minor.
  */
 TEST_F_TIMEOUT(hidraw, cycles_under_load, 1800)
 {
 	const char *cy = getenv("TCR_HID_CYCLES");
 	int n = cy ? atoi(cy) : getenv("TCR_CYCLES") ?
 		atoi(getenv("TCR_CYCLES")) / 50 : 20;
-	long tot[L_NR][3] = { { 0 } };
+	long tot[L_NR][4] = { { 0 } };
 	long t, tmax = 0, tsum = 0;
 	int minor = self->h.minor;
 	int i, k, j;
@@ -823,6 +921,7 @@ TEST_F_TIMEOUT(hidraw, cycles_under_load, 1800)
 			tot[k][0] += l[k].ok;
 			tot[k][1] += l[k].gone;
 			tot[k][2] += l[k].other;
+			tot[k][3] += l[k].cut;
 			if (l[k].other)
 				TH_LOG("cycle %d: %s: %s", i, load_names[k],
 				       strerror(l[k].last_err));
@@ -833,8 +932,9 @@ TEST_F_TIMEOUT(hidraw, cycles_under_load, 1800)
 	TH_LOG("%d cycles, unplug %ld ms on average, %ld ms at most", n,
 	       n ? tsum / n : 0, tmax);
 	for (k = 0; k < L_NR; k++) {
-		TH_LOG("%s: %ld ok, %ld revoked, %ld other", load_names[k],
-		       tot[k][0], tot[k][1], tot[k][2]);
+		TH_LOG("%s: %ld ok, %ld revoked, %ld other, %ld cut by the unplug",
+		       load_names[k], tot[k][0], tot[k][1], tot[k][2],
+		       tot[k][3]);
 		EXPECT_EQ(0, tot[k][2]);
 		EXPECT_EQ(n, tot[k][1]);
 	}

@@ -766,14 +766,6 @@ TEST_F_TIMEOUT(usbfs, raw_blocking_reap_woken, 120)
 	EXPECT_EQ(ENODEV, errno);
 }
 
-static int cycles(void)
-{
-	const char *c = getenv("TCR_CYCLES");
-	int n = c ? atoi(c) / 50 : 20;
-
-	return n > 0 ? n : 1;
-}
-
 /* What the lsusb -v loop saw, in memory shared with the test. */
 struct lsusb_stat {
 	int stop;
@@ -864,7 +856,7 @@ static void lsusb_loop(struct lsusb_stat *st)
 TEST_F_TIMEOUT(usbfs, lsusb_during_cycles, 1800)
 {
 	struct lsusb_stat *st;
-	int n = cycles(), i, status;
+	int n = tcr_cycles(50, 20), i, status;
 	unsigned char buf[64];
 	char first[64];
 	long t0 = now_ms(), tu, umax = 0, pmax = 0;

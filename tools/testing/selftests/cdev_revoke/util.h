@@ -1263,4 +1263,86 @@ static inline long tcr_mod_refcnt(const char *mod)
 	return read_long(path);
 }
 
+/*
+ * The cycles of a stress case: $TCR_CYCLES / @div (make stress sets
+ * TCR_CYCLES), else @dflt; at least one.
+ */
+static inline int tcr_cycles(int div, int dflt)
+{
+	const char *c = getenv("TCR_CYCLES");
+	int n = c ? atoi(c) / div : dflt;
+
+	return n > 0 ? n : 1;
+}
+
+/*
+ * A thread that opens a node in a loop while its device comes and goes
+ * (tcr_opener_fn): each open succeeds (and the file is closed at once),
+ * fails with EBUSY (a driver with one open file at a time), or as an
+ * unplugged device's open does (ENOENT: the node is gone; ENXIO, ENODEV:
+ * the device is being revoked); anything else is "other".
+ */
+struct tcr_opener {
+	char node[64];
+	int stop;
+	long ok, ebusy, gone, other;
+	int last_err;
+};
+
+static inline void *tcr_opener_fn(void *arg)
+{
+	struct tcr_opener *o = arg;
+	int fd;
+
+	while (!tcr_load(o->stop)) {
+		fd = open(o->node, O_RDWR | O_CLOEXEC);
+		if (fd >= 0) {
+			o->ok++;
+			close(fd);
+		} else if (errno == EBUSY) {
+			o->ebusy++;
+		} else if (errno == ENOENT || errno == ENXIO ||
+			   errno == ENODEV) {
+			o->gone++;
+		} else {
+			o->other++;
+			o->last_err = errno;
+		}
+		usleep(20000);
+	}
+	return NULL;
+}
+
+/*
+ * A thread that polls a file for POLLIN in a loop (tcr_poller_fn) until the
+ * hang-up (POLLERR | POLLHUP: @hup) or @stop; @ready counts the polls that
+ * returned another event, @other a failed poll.
+ */
+struct tcr_poller {
+	int fd;
+	int stop;
+	long ready, hup, other;
+};
+
+static inline void *tcr_poller_fn(void *arg)
+{
+	struct tcr_poller *p = arg;
+	struct pollfd pfd = { .fd = p->fd, .events = POLLIN };
+
+	while (!tcr_load(p->stop)) {
+		if (poll(&pfd, 1, 1000) < 0) {
+			p->other++;
+			break;
+		}
+		if ((pfd.revents & (POLLERR | POLLHUP)) == (POLLERR | POLLHUP)) {
+			p->hup++;
+			break;
+		}
+		if (pfd.revents)
+			p->ready++;
+		usleep(10000);
+	}
+	return NULL;
+}
+
 #endif /* CDEV_REVOKE_SELFTEST_UTIL_H */
