@@ -581,7 +581,7 @@ TEST_F_TIMEOUT(port, qemu_ga, 120)
 	}
 	ksft_print_msg("%s: qemu-ga let go of the port %ld ms after device_del\n",
 		       variant->stock ? "stock" : "ours", t_gone);
-	ksft_print_msg("it used %ld ticks in %ld ms unplugged, opened the re-plugged port after %ld ms\n",
+	ksft_print_msg("%ld ticks in %ld ms unplugged; re-plugged port opened after %ld ms\n",
 		       ticks1 - ticks0, ms, t_back);
 	EXPECT_LE(0, t_gone);
 	EXPECT_LE(0, ticks0);
