@@ -376,18 +376,6 @@ TEST_F_TIMEOUT(hidraw, write_output, 60)
 }
 
 /*
- * The error of a USB transfer that the unplug cut before the revocation
- * began: usbcore's flush of ep0 (ESHUTDOWN), the transfer's timeout, or
- * the host controller's report of the gone device.
- */
-static bool usb_cut(int err)
-{
-	return err == ESHUTDOWN || err == ETIMEDOUT || err == EPROTO ||
-	       err == EPIPE || err == EILSEQ || err == ENOENT ||
-	       err == ECONNRESET;
-}
-
-/*
  * Output reports written in a loop, until one fails other than as a
  * transfer cut by the unplug (@cut).
  */
@@ -411,7 +399,7 @@ static void *write_loop_fn(void *arg)
 			w->max_ms = t;
 		if (n >= 0) {
 			w->ok++;
-		} else if (usb_cut(errno)) {
+		} else if (tcr_usb_cut(errno)) {
 			w->cut++;
 			usleep(1000);
 		} else {
@@ -855,7 +843,7 @@ static void *load_fn(void *arg)
 		err = errno;
 		l->last_err = err;
 		/* a write whose control transfer the unplug cut: go on */
-		if (l->kind == L_WRITE && usb_cut(err)) {
+		if (l->kind == L_WRITE && tcr_usb_cut(err)) {
 			l->cut++;
 			continue;
 		}

@@ -80,7 +80,7 @@ struct bulkdev {
 	const char *prefix;	/* of its usbmisc class devices */
 	long vid, pid;
 	const char *ids;	/* for new_id */
-	const char *chr;	/* tcr_hotplug() request before the first add */
+	const char *chardev;	/* the socket chardev of its bulk IN data */
 	const char *add, *del;	/* tcr_hotplug() requests */
 };
 
@@ -111,6 +111,7 @@ static const struct bulkdev tmc = {
 	.vid = 0x0403,
 	.pid = 0x6001,
 	.ids = "0403 6001",
+	.chardev = "cser0",
 	.add = "add ser4 usb-serial xhci0.0 port=4 chardev=cser0 always-plugged=on",
 	.del = "del ser4",
 };
@@ -139,8 +140,7 @@ static const struct bulkdev skel = {
 	.vid = 0x0403,
 	.pid = 0xfe72,
 	.ids = "0403 fe72",
-	/* usb-braille is attached only once its chardev is connected */
-	.chr = "chr cser1",
+	.chardev = "cser1",
 	.add = "add brl1 usb-braille xhci0.0 port=1 chardev=cser1",
 	.del = "del brl1",
 };
@@ -281,8 +281,11 @@ FIXTURE_SETUP(bulk)
 		SKIP(return, "load %s: %s",
 		     variant->stock ? d->stock_ko : d->ours_ko,
 		     strerror(-ret));
-	if (d->chr)
-		ASSERT_EQ(0, tcr_hotplug(d->chr));
+	if (d->chardev) {
+		/* connect: usb-braille is attached only while it is */
+		snprintf(path, sizeof(path), "chr %s", d->chardev);
+		ASSERT_EQ(0, tcr_hotplug(path));
+	}
 	snprintf(path, sizeof(path), TCR_USBDRVS "%s/new_id", drv(d));
 	ret = tcr_usb_has_id(drv(d), d->ids) ? 0 : write_str(path, d->ids);
 	ASSERT_TRUE(!ret || ret == -EEXIST) {
@@ -381,6 +384,7 @@ static int works(struct __test_metadata *_metadata, const struct bulkdev *d,
 		 int fd)
 {
 	struct tcr_waiter r;
+	char req[64];
 	__u32 ms = 20000;
 	static __u32 tag = 100;
 	int ret;
@@ -405,8 +409,8 @@ static int works(struct __test_metadata *_metadata, const struct bulkdev *d,
 	EXPECT_EQ(0, tcr_waiter_start(&r, fd, TCR_W_READ, 64));
 	usleep(300000);
 	EXPECT_FALSE(tcr_load(r.done));
-	EXPECT_EQ(0, tcr_hotplug(d->kind == TMC ? "chr cser0 4142434445" :
-				 "chr cser1 4142434445"));
+	snprintf(req, sizeof(req), "chr %s 4142434445", d->chardev);
+	EXPECT_EQ(0, tcr_hotplug(req));
 	EXPECT_TRUE(tcr_waiter_wait(&r, WAKE_MS));
 	pthread_join(r.th, NULL);
 	ksft_print_msg("%s: the read ended by the device's bytes: %zd %s\n",
@@ -547,9 +551,7 @@ TEST_F_TIMEOUT(bulk, replug_same_port, 120)
  */
 static bool usb_err(int err, bool eio)
 {
-	return (eio && err == EIO) || err == EPROTO || err == EPIPE || err == ETIMEDOUT ||
-	       err == ESHUTDOWN || err == EILSEQ || err == ENOENT ||
-	       err == ECONNRESET || err == EOVERFLOW;
+	return (eio && err == EIO) || tcr_usb_cut(err);
 }
 
 /*

@@ -1264,6 +1264,18 @@ static inline long tcr_mod_refcnt(const char *mod)
 }
 
 /*
+ * The errors of a USB transfer that an unplug cut before the revocation
+ * began (usbcore's flush of the endpoints, ESHUTDOWN; a timeout; the host
+ * controller's report of a gone device): what a call in flight returns.
+ */
+static inline bool tcr_usb_cut(int err)
+{
+	return err == ESHUTDOWN || err == ETIMEDOUT || err == EPROTO ||
+	       err == EPIPE || err == EILSEQ || err == ENOENT ||
+	       err == ECONNRESET || err == EOVERFLOW;
+}
+
+/*
  * The cycles of a stress case: $TCR_CYCLES / @div (make stress sets
  * TCR_CYCLES), else @dflt; at least one.
  */
