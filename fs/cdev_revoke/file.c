@@ -9,68 +9,19 @@
 #include <linux/file.h>
 #include <linux/filelock.h>
 #include <linux/fs.h>
-#include <linux/hash.h>
 #include <linux/io_uring/cmd.h>
-#include <linux/rhashtable.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 
 #include "internal.h"
 
 /*
- * All tracked files of all devices, by struct file pointer: the shims only
- * get the file, whose ->private_data is the driver's.  One table rather
- * than one per device, so that neither the lookup nor the size of struct
- * cdev_revoke depends on how many files a device has open.
- */
-static struct rhashtable cdev_revoke_files;
-
-/*
- * The records are looked up without a lock (the table, @rv->polled), and
- * freed without waiting for a grace period: SLAB_TYPESAFE_BY_RCU, so that
- * a close does not queue an RCU callback and the next open reuses a warm
- * object.  A lockless reader may meet a record freed and reused meanwhile;
- * it only compares its ->file, and the table restarts a walk that a reused
- * record took to another chain.  Allocation must not clear @hnode, which
- * such a walk may still follow.
+ * The records are only reached through their file (file->f_revoke)
+ * and the lists of their device, never locklessly once freed: a plain
+ * cache, freed at once at the last close, so that a close queues no RCU
+ * callback and the next open reuses a warm object.
  */
 static struct kmem_cache *cdev_revoke_file_cache;
-
-/*
- * The key is a pointer: hash and compare it as one, rather than with
- * jhash2() and memcmp() over its bytes (every open, close and poll that
- * misses @rv->polled looks a file up).
- */
-static u32 cdev_revoke_file_hash(const void *data, u32 len, u32 seed)
-{
-	return hash_long((unsigned long)*(struct file * const *)data ^ seed,
-			 32);
-}
-
-static u32 cdev_revoke_file_obj_hash(const void *data, u32 len, u32 seed)
-{
-	const struct cdev_revoke_file *cf = data;
-
-	return cdev_revoke_file_hash(&cf->file, len, seed);
-}
-
-static int cdev_revoke_file_cmp(struct rhashtable_compare_arg *arg,
-				const void *obj)
-{
-	const struct cdev_revoke_file *cf = obj;
-
-	return cf->file != *(struct file * const *)arg->key;
-}
-
-static const struct rhashtable_params cdev_revoke_files_params = {
-	.key_len = sizeof_field(struct cdev_revoke_file, file),
-	.key_offset = offsetof(struct cdev_revoke_file, file),
-	.head_offset = offsetof(struct cdev_revoke_file, hnode),
-	.automatic_shrinking = true,
-	.hashfn = cdev_revoke_file_hash,
-	.obj_hashfn = cdev_revoke_file_obj_hash,
-	.obj_cmpfn = cdev_revoke_file_cmp,
-};
 
 static loff_t cdev_revoke_llseek(struct file *file, loff_t offset, int whence)
 {
@@ -482,13 +433,6 @@ static int cdev_revoke_fasync(int fd, struct file *file, int on)
 	return cdev_revoke_result(rv, ret, on ? RV_ERR : RV_ZERO);
 }
 
-/* The tracking record of an open file, which keeps it until released. */
-struct cdev_revoke_file *cdev_revoke_lookup(const struct file *file)
-{
-	return rhashtable_lookup_fast(&cdev_revoke_files, &file,
-				      cdev_revoke_files_params);
-}
-
 static void cdev_revoke_file_free(struct cdev_revoke_file *cf)
 {
 	if (cf)
@@ -502,8 +446,7 @@ static struct cdev_revoke_file *cdev_revoke_file_alloc(struct file *file)
 	cf = kmem_cache_alloc(cdev_revoke_file_cache, GFP_KERNEL);
 	if (!cf)
 		return NULL;
-	/* Not zeroed: see cdev_revoke_file_cache. */
-	WRITE_ONCE(cf->file, file);
+	cf->file = file;
 	INIT_LIST_HEAD(&cf->node);
 	cf->kicking = false;
 	cf->detached = false;
@@ -518,22 +461,24 @@ static struct cdev_revoke_file *cdev_revoke_file_alloc(struct file *file)
  * after the fence, unless the section was broken and the device revoked
  * meanwhile (see cdev_revoke_break_active_protection()): then the driver
  * must not be called again for it, not even for ->release.  The file
- * holds a reference to @rv, whose tables it points to, until released.
+ * holds a reference to @rv, whose tables it points to, until released, and
+ * its record in itself (file->f_revoke).
  */
 static int cdev_revoke_track(struct cdev_revoke *rv,
 			     struct cdev_revoke_file *cf)
 {
-	int ret;
+	int ret = 0;
 
 	spin_lock(&rv->lock);
-	ret = rv->all_detached ? -ENXIO :
-	      rhashtable_insert_fast(&cdev_revoke_files, &cf->hnode,
-				     cdev_revoke_files_params);
-	if (likely(!ret)) {
+	if (likely(!rv->all_detached)) {
 		list_add_tail(&cf->node, &rv->files);
 		cdev_revoke_get(rv);
+	} else {
+		ret = -ENXIO;
 	}
 	spin_unlock(&rv->lock);
+	if (likely(!ret))
+		cf->file->f_revoke = cf;
 	return ret;
 }
 
@@ -555,6 +500,13 @@ int cdev_revoke_open(struct inode *inode, struct file *file)
 		ret = -ENXIO;
 		goto out;
 	}
+	/* Never for a char device or an anonymous inode: see file_record(). */
+	if (cdev_revoke_misuse(file->f_mode & FMODE_ATOMIC_POS,
+			       "a file with FMODE_ATOMIC_POS: open refused",
+			       cdev_revoke_devt(rv))) {
+		ret = -EINVAL;
+		goto out;
+	}
 
 	if (t->drv->open)
 		ret = t->drv->open(inode, file);
@@ -573,12 +525,10 @@ int cdev_revoke_open(struct inode *inode, struct file *file)
 	ret = cdev_revoke_track(rv, cf);
 	if (likely(!ret))
 		cf = NULL;
-	else if (ret == -ENXIO)
+	else
 		cdev_revoke_misuse(true,
 				   "->open succeeded on a device revoked meanwhile",
 				   cdev_revoke_devt(rv));
-	else if (t->drv->release)
-		t->drv->release(inode, file);
 out:
 	cdev_revoke_leave(rv);
 	cdev_revoke_file_free(cf);
@@ -636,7 +586,7 @@ static int cdev_revoke_release(struct inode *inode, struct file *file)
 {
 	const struct cdev_revoke_fops *t = file_table(file);
 	struct cdev_revoke *rv = t->rv;
-	struct cdev_revoke_file *cf = cdev_revoke_lookup(file);
+	struct cdev_revoke_file *cf = file_record(file);
 	int ret = 0;
 
 	if (WARN_ON_ONCE(!cf))
@@ -644,6 +594,10 @@ static int cdev_revoke_release(struct inode *inode, struct file *file)
 
 	cdev_revoke_inject(rv, CDEV_REVOKE_PT_RELEASE);
 	if (cdev_revoke_enter(rv)) {
+		/*
+		 * Off the device's lists for good: only revocation puts a
+		 * record back, and it has not detached this one.
+		 */
 		spin_lock(&rv->lock);
 		list_del_init(&cf->node);
 		spin_unlock(&rv->lock);
@@ -655,16 +609,11 @@ static int cdev_revoke_release(struct inode *inode, struct file *file)
 		cdev_revoke_leave(rv);
 	} else {
 		wait_event(rv->wq, READ_ONCE(cf->detached));
+		spin_lock(&rv->lock);
+		list_del_init(&cf->node);
+		spin_unlock(&rv->lock);
 	}
 
-	spin_lock(&rv->lock);
-	list_del_init(&cf->node);
-	rhashtable_remove_fast(&cdev_revoke_files, &cf->hnode,
-			       cdev_revoke_files_params);
-	spin_unlock(&rv->lock);
-	/* Before @cf is reused: see cdev_revoke_poll_file(). */
-	if (READ_ONCE(rv->polled) == cf)
-		cmpxchg(&rv->polled, cf, NULL);
 	/* For cdev_revoke()'s wait-for-close flavour; pairs with its wait. */
 	if (wq_has_sleeper(&rv->wq))
 		wake_up_all(&rv->wq);
@@ -891,10 +840,7 @@ static int __init cdev_revoke_files_init(void)
 {
 	/* Before any driver can opt in; a boot without it cannot go on. */
 	cdev_revoke_file_cache = KMEM_CACHE(cdev_revoke_file,
-					    SLAB_TYPESAFE_BY_RCU |
 					    SLAB_ACCOUNT | SLAB_PANIC);
-	if (rhashtable_init(&cdev_revoke_files, &cdev_revoke_files_params))
-		panic("cdev_revoke: cannot allocate the table of open files\n");
 	return 0;
 }
 fs_initcall(cdev_revoke_files_init);

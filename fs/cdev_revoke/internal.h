@@ -17,7 +17,6 @@
 #include <linux/mm.h>
 #include <linux/percpu.h>
 #include <linux/poll.h>
-#include <linux/rhashtable-types.h>
 #include <linux/spinlock.h>
 #include <linux/wait.h>
 
@@ -77,8 +76,6 @@ struct cdev_revoke_fops {
  * @vm_shims: vm_operations shims, one per driver vm_operations table
  * @mms: mms which may be linking a VMA of the device (see cdev_revoke_mmap())
  * @fasync: the core's own SIGIO list, for POLL_HUP at revocation
- * @polled: the tracking record of the first file of the device that was
- *	polled and is still open, which poll finds without a lookup
  * @dep_map: lockdep map of the fence
  */
 struct cdev_revoke {
@@ -107,7 +104,6 @@ struct cdev_revoke {
 	struct list_head vm_shims;
 	struct list_head mms;
 	struct fasync_struct *fasync;
-	struct cdev_revoke_file *polled;
 #ifdef CONFIG_DEBUG_LOCK_ALLOC
 	struct lockdep_map dep_map;
 #endif
@@ -117,7 +113,6 @@ struct cdev_revoke {
  * struct cdev_revoke_file - one open file of a revocable cdev
  * @file: the file; valid while this structure is on a list
  * @node: entry in &cdev_revoke.files or &cdev_revoke.detached
- * @hnode: entry in cdev_revoke_files
  * @kicking: cdev_revoke() is running the driver's kick_file hook on @file
  * @detached: the driver's ->release for @file has been called by revoke
  * @lock: serialises additions to @pollers
@@ -131,7 +126,6 @@ struct cdev_revoke {
 struct cdev_revoke_file {
 	struct file *file;
 	struct list_head node;
-	struct rhash_head hnode;
 	bool kicking;
 	bool detached;
 	spinlock_t lock;		/* serialises additions to @pollers */
@@ -220,6 +214,23 @@ static inline bool cdev_revoke_is_shim(const struct file *file)
 static inline const struct cdev_revoke_fops *file_table(const struct file *file)
 {
 	return container_of(file->f_op, struct cdev_revoke_fops, fops);
+}
+
+/*
+ * The tracking record of an open file is kept in the file itself
+ * (@f_revoke), so that open, close and poll find it with one load instead
+ * of a lookup.  It shares its storage with @f_pos_lock, which a character
+ * device file never uses: only regular files and directories get
+ * FMODE_ATOMIC_POS (see do_dentry_open()), the one user of the lock, and
+ * neither the node of a device nor an anonymous inode is one; pipes keep
+ * their counter in the same union the same way.  cdev_revoke_open()
+ * refuses a file that has FMODE_ATOMIC_POS all the same.  Set once the
+ * file is tracked, before any operation can run on it; valid until its
+ * release.
+ */
+static inline struct cdev_revoke_file *file_record(const struct file *file)
+{
+	return file->f_revoke;
 }
 
 /* The device of a shim file. */
@@ -351,7 +362,6 @@ static inline dev_t cdev_revoke_devt(const struct cdev_revoke *rv)
 }
 
 /* file.c */
-struct cdev_revoke_file *cdev_revoke_lookup(const struct file *file);
 void cdev_revoke_build_fops(struct cdev_revoke_fops *t,
 			    const struct file_operations *drv,
 			    struct cdev_revoke *rv);

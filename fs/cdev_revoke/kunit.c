@@ -1912,7 +1912,7 @@ static void kt_poll_nomem(struct kunit *test)
 
 static long kt_pollers_listed(struct file *file)
 {
-	struct cdev_revoke_file *cf = cdev_revoke_lookup(file);
+	struct cdev_revoke_file *cf = file_record(file);
 
 	return kt_listed(&cf->lock, &cf->pollers);
 }
@@ -1983,12 +1983,10 @@ static void kt_poll_forwarding(struct kunit *test)
 }
 
 /*
- * Poll finds the first polled file of a device without a lookup, the
- * others with one; each poller still sleeps on its own file's queue.  The
- * records are type-safe, not RCU-freed, so KASAN does not see a stale
- * cached record: the test checks that closing the cached file clears the
- * cache before the record can be reused, then that a file opened after it
- * (which may reuse both its struct file and its record) polls correctly.
+ * Each file keeps its own record, which poll finds in the file: each
+ * poller sleeps on its own file's queue.  A file opened after another one
+ * closed (which may reuse both its struct file and its record) gets a
+ * record of its own and polls correctly.
  */
 static void kt_poll_two_files(struct kunit *test)
 {
@@ -2003,12 +2001,15 @@ static void kt_poll_two_files(struct kunit *test)
 	init_poll_funcptr(&pb.pt, kt_poller_queue);
 	init_poll_funcptr(&pc.pt, kt_poller_queue);
 	KUNIT_EXPECT_EQ(test, kt_poll_mask(a, &pa.pt), 0U);
-	rec = cdev_revoke_lookup(a);
+	rec = file_record(a);
 	KUNIT_ASSERT_NOT_NULL(test, rec);
-	KUNIT_EXPECT_PTR_EQ(test, rv->polled, rec);
+	KUNIT_EXPECT_PTR_EQ(test, rec->file, a);
 	KUNIT_EXPECT_EQ(test, kt_poll_mask(b, &pb.pt), 0U);
-	/* Single-threaded: plain reads.  The second file does not take it. */
-	KUNIT_EXPECT_PTR_EQ(test, rv->polled, rec);
+	KUNIT_ASSERT_NOT_NULL(test, file_record(b));
+	KUNIT_EXPECT_PTR_NE(test, file_record(b), rec);
+	KUNIT_EXPECT_PTR_EQ(test, file_record(b)->file, b);
+	/* Single-threaded: plain reads of the device's list. */
+	KUNIT_EXPECT_EQ(test, kt_listed(&rv->lock, &rv->files), 2L);
 	KUNIT_ASSERT_NOT_NULL(test, pa.whead);
 	KUNIT_ASSERT_NOT_NULL(test, pb.whead);
 	KUNIT_EXPECT_PTR_NE(test, pa.whead, pb.whead);
@@ -2018,10 +2019,11 @@ static void kt_poll_two_files(struct kunit *test)
 
 	remove_wait_queue(pa.whead, &pa.wait);
 	kt_close(a);
-	KUNIT_EXPECT_PTR_NE(test, rv->polled, rec);
+	KUNIT_EXPECT_EQ(test, kt_listed(&rv->lock, &rv->files), 1L);
 	c = kt_open_file(test);
 	KUNIT_EXPECT_EQ(test, kt_poll_mask(c, &pc.pt), 0U);
-	KUNIT_EXPECT_PTR_EQ(test, rv->polled, cdev_revoke_lookup(c));
+	KUNIT_ASSERT_NOT_NULL(test, file_record(c));
+	KUNIT_EXPECT_PTR_EQ(test, file_record(c)->file, c);
 	KUNIT_ASSERT_NOT_NULL(test, pc.whead);
 	KUNIT_EXPECT_PTR_NE(test, pc.whead, pb.whead);
 	wake_up_poll(&d->wq, EPOLLIN);

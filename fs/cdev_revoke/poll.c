@@ -118,6 +118,9 @@ void cdev_revoke_unhook(struct cdev_revoke_file *cf)
 	struct cdev_revoke_poller *p, *n;
 	LIST_HEAD(list);
 
+	/* No operation can add one now: most files were never polled. */
+	if (list_empty(&cf->pollers))
+		return;
 	spin_lock(&cf->lock);
 	list_splice_init(&cf->pollers, &list);
 	spin_unlock(&cf->lock);
@@ -136,39 +139,6 @@ void cdev_revoke_unhook(struct cdev_revoke_file *cf)
 }
 
 /*
- * The tracking record of @file, which poll needs for its wait queue.  The
- * first file of the device that is polled keeps its record in @rv->polled
- * until released, which spares the lookup in the common case of a device
- * polled through one file; the others are looked up, with no store to
- * the shared @rv.
- */
-static struct cdev_revoke_file *
-cdev_revoke_poll_file(struct cdev_revoke *rv, struct file *file)
-{
-	struct cdev_revoke_file *cf;
-	bool hit;
-
-	/*
-	 * A record found in @rv->polled may be another file's, released and
-	 * even reused meanwhile (see cdev_revoke_file_cache): only its file
-	 * is compared, and the release of a record clears @rv->polled before
-	 * freeing it, so no later poll finds it there.  @file's own record
-	 * lives until @file is released, after this poll.
-	 */
-	rcu_read_lock();
-	cf = READ_ONCE(rv->polled);
-	hit = cf && READ_ONCE(cf->file) == file;
-	rcu_read_unlock();
-	if (likely(hit))
-		return cf;
-
-	cf = cdev_revoke_lookup(file);
-	if (cf && !READ_ONCE(rv->polled))
-		cmpxchg(&rv->polled, NULL, cf);
-	return cf;
-}
-
-/*
  * The driver's ->poll sees a poll_table of ours: the wait queues it
  * registers get a forwarding entry, and the real poller sleeps on a queue
  * of the core that outlives the driver, so no poll, select, epoll or
@@ -184,7 +154,7 @@ __poll_t cdev_revoke_poll(struct file *file, poll_table *pt)
 	if (!cdev_revoke_enter(rv))
 		return rv->poll_mask;
 	if (pt && pt->_qproc) {
-		wpt.cf = cdev_revoke_poll_file(rv, file);
+		wpt.cf = file_record(file);
 		if (wpt.cf) {
 			init_poll_funcptr(&wpt.pt, cdev_revoke_queue_proc);
 			wpt.pt._key = pt->_key;
