@@ -49,12 +49,10 @@ atomic_t cdev_revoke_test_nomem = ATOMIC_INIT(0);
  * Misuse by a driver is reported once, without a WARN: it is refused and
  * harmless, and the KUnit suite exercises it on purpose.
  */
-bool cdev_revoke_misuse(bool cond, const char *what, dev_t devt)
+bool __cdev_revoke_misuse(const char *what, dev_t devt)
 {
 	static bool warned;
 
-	if (likely(!cond))
-		return false;
 	if (!xchg(&warned, true)) {
 		pr_warn("cdev_revoke: %d:%d: %s\n", MAJOR(devt), MINOR(devt),
 			what);
@@ -189,11 +187,6 @@ struct cdev_revoke *cdev_revoke_alloc(const struct file_operations *fops,
 	return rv;
 }
 EXPORT_SYMBOL_GPL(cdev_revoke_alloc);
-
-void cdev_revoke_get(struct cdev_revoke *rv)
-{
-	kref_get(&rv->ref);
-}
 
 static void cdev_revoke_release_rv(struct kref *ref)
 {

@@ -348,10 +348,15 @@ static __always_inline s64 cdev_revoke_done(struct cdev_revoke *rv, s64 ret,
 }
 
 /* fence.c */
-bool cdev_revoke_misuse(bool cond, const char *what, dev_t devt);
+bool __cdev_revoke_misuse(const char *what, dev_t devt);
 bool cdev_revoke_ownerless(const struct file_operations *fops, dev_t devt);
 long cdev_revoke_users(struct cdev_revoke *rv);
-void cdev_revoke_get(struct cdev_revoke *rv);
+
+/* A reference to @rv, which holds one already. */
+static inline void cdev_revoke_get(struct cdev_revoke *rv)
+{
+	kref_get(&rv->ref);
+}
 
 /* The device number of @rv, for messages. */
 static inline dev_t cdev_revoke_devt(const struct cdev_revoke *rv)
@@ -360,6 +365,14 @@ static inline dev_t cdev_revoke_devt(const struct cdev_revoke *rv)
 
 	return cdev ? cdev->dev : rv->devt;
 }
+
+/*
+ * Report a misuse by a driver if @cond; true if so.  A macro, so that the
+ * checks made on every open cost a test rather than a call, and @devt is
+ * only computed for the report.
+ */
+#define cdev_revoke_misuse(cond, what, devt)				\
+	(unlikely(cond) ? __cdev_revoke_misuse(what, devt) : false)
 
 /* file.c */
 void cdev_revoke_build_fops(struct cdev_revoke_fops *t,
