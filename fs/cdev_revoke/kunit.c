@@ -1983,6 +1983,39 @@ static void kt_poll_forwarding(struct kunit *test)
 }
 
 /*
+ * The record of an open file lives in the file, in the storage of the
+ * position lock that only FMODE_ATOMIC_POS files take: such a file is
+ * refused before the driver sees it, and a tracked file points to its
+ * own record.
+ */
+static void kt_record_in_file(struct kunit *test)
+{
+	struct kt_drv *d = kt_register(test, &kt_info);
+	struct file *file = kt_open_file(test);
+	struct cdev_revoke *rv = file_rv(file);
+	int opens = atomic_read(&kt_c->opens);
+	struct file *f;
+
+	KUNIT_ASSERT_NOT_NULL(test, file_record(file));
+	KUNIT_EXPECT_PTR_EQ(test, file_record(file)->file, file);
+	KUNIT_EXPECT_FALSE(test, file->f_mode & FMODE_ATOMIC_POS);
+
+	f = alloc_empty_file(O_RDWR, current_cred());
+	KUNIT_ASSERT_FALSE(test, IS_ERR(f));
+	f->f_op = file->f_op;
+	f->f_mode |= FMODE_ATOMIC_POS;
+	KUNIT_EXPECT_EQ(test, f->f_op->open(file_inode(file), f), -EINVAL);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->opens), opens);
+	KUNIT_EXPECT_EQ(test, kt_listed(&rv->lock, &rv->files), 1L);
+	f->f_op = NULL;
+	fput(f);		/* never opened: freed without ->release */
+
+	kt_close(file);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kt_c->releases), 1);
+	kt_unregister(test, d);
+}
+
+/*
  * Each file keeps its own record, which poll finds in the file: each
  * poller sleeps on its own file's queue.  A file opened after another one
  * closed (which may reuse both its struct file and its record) gets a
@@ -2858,6 +2891,7 @@ static struct kunit_case cdev_revoke_test_cases[] = {
 	KUNIT_CASE(kt_poll_pollfree),
 	KUNIT_CASE(kt_poll_forwarding),
 	KUNIT_CASE(kt_poll_two_files),
+	KUNIT_CASE(kt_record_in_file),
 	KUNIT_CASE(kt_revoke_tail),
 	KUNIT_CASE(kt_misc_revoke),
 	KUNIT_CASE(kt_misc_replug),
