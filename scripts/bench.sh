@@ -5,7 +5,8 @@
 #    the KUnit suite cdev_revoke_bench of lib/test_cdev_revoke_bench.c on the host CPU, no
 #    emulation (console: build/results/bench-uml-console.log), then the same suite's raw device in
 #    boots that alternate a stock UML kernel (build/stock/linux + scripts/bench-stock-prep.sh) and
-#    ours (build/results/bench-uml-ab/);
+#    ours (build/results/bench-uml-ab/), and scripts/bench-locked.c on the host (what a lock prefix
+#    costs, for the report's SMP estimate of the native figures);
 # 2. TCG (or KVM): builds a NON-debug x86_64 VM kernel (tinyconfig + vm/base.config + vm/9p-root.config +
 # vm/bench.config, object dir build/out/bench) with lib/test_cdev_revoke_bench.ko, builds the
 # userspace driver (tools/testing/selftests/cdev_revoke/cdev_revoke_bench.c, liburing), boots
@@ -54,6 +55,13 @@ if [ "${BENCH_ONLY:-}" != vm ] && [ "${BENCH_ONLY:-}" != gpio ]; then
 	grep -q '^ok [0-9]* cdev_revoke_bench' "$RES/bench-uml.tap" ||
 		{ grep -E 'not ok|Expected|ASSERT|BUG|WARN' "$RES/bench-uml-console.log" | head -20; die "the native benchmark failed"; }
 	report+=(--native "$RES/bench-uml-console.log" --native-config "$NB/.config")
+	# What a lock prefix costs on this CPU, for the report's SMP estimate (UML has none).
+	if gcc -O2 -Wall -o "$OUT/bench-locked" "$REPO/scripts/bench-locked.c" 2>"$RES/bench-locked-build.log"; then
+		"$OUT/bench-locked" >"$RES/bench-locked.txt" && [ -s "$RES/bench-locked.txt" ] &&
+			report+=(--locked "$RES/bench-locked.txt")
+	else
+		info "bench: scripts/bench-locked.c did not build (see $RES/bench-locked-build.log): no SMP estimate"
+	fi
 
 	# A cdev that does not opt in, on the stock kernel and on ours: the raw device of the same
 	# suite, in boots that alternate (one kernel per boot, so pairs of boots are compared).
