@@ -17,7 +17,7 @@
 #      BENCH_ONLY=native|vm|gpio (one of the runs; gpio: scripts/bench-gpio.sh alone),
 #      BENCH_ARGS=-x,-R,10 (options of the userspace driver, comma-separated: -x revocations
 #      only, -b a busy CPU during them; see its usage),
-#      BENCH_STOCK=0 (no stock boots), BENCH_STOCK_PAIRS (default 6),
+#      BENCH_STOCK=0 (no stock boots), BENCH_STOCK_PAIRS (default 10),
 #      BENCH_GPIO=0 (no gpiolib comparison), BENCH_GPIO_PAIRS (default 4)
 set -uo pipefail
 . "$(dirname "$0")/common.sh"
@@ -77,7 +77,7 @@ if [ "${BENCH_ONLY:-}" != vm ] && [ "${BENCH_ONLY:-}" != gpio ]; then
 		src=$?
 		"$REPO/scripts/bench-stock-prep.sh" clean
 		[ $src = 0 ] || { tail -30 "$RES/bench-uml-stock-build.log"; die "native stock kernel build failed"; }
-		pairs=${BENCH_STOCK_PAIRS:-6}
+		pairs=${BENCH_STOCK_PAIRS:-10}
 		info "bench: native stock vs ours, raw device, $pairs pairs of boots"
 		for i in $(seq 1 "$pairs"); do
 			for k in stock ours; do
@@ -90,6 +90,10 @@ if [ "${BENCH_ONLY:-}" != vm ] && [ "${BENCH_ONLY:-}" != gpio ]; then
 			done
 		done
 		report+=(--native-ab "$AB")
+		# Which of those operations run the same instructions in both kernels.
+		python3 "$REPO/scripts/bench-samecode.py" "$SB/linux" "$NB/linux" >"$RES/bench-uml-samecode.json" &&
+			report+=(--native-samecode "$RES/bench-uml-samecode.json") ||
+			info "bench: scripts/bench-samecode.py failed: no code comparison"
 	fi
 	[ "${BENCH_ONLY:-}" = native ] && {
 		python3 "$REPO/scripts/bench-report.py" "${report[@]}" --host-load "$nload" --out "$RES" || die "bench report failed"

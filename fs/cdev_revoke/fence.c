@@ -556,7 +556,7 @@ bool __cdev_revoke_stale(struct cdev *cdev)
 	return READ_ONCE(rv->dead) || READ_ONCE(rv->closing);
 }
 
-/* cdev_revoke_file_cdev() of a shim file. */
+/* The cdev a file running the main shim table pins, for chrdev_shim_file_put(). */
 struct cdev *__cdev_revoke_file_cdev(const struct file *file)
 {
 	return file_rv(file)->cdev;

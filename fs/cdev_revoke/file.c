@@ -579,7 +579,7 @@ EXPORT_SYMBOL_GPL(cdev_revoke_open_file);
  * The file's reference to the device is dropped last.  The VFS reads
  * ->owner of the file's table after ->release to put the module: a file
  * of a cdev still pins the cdev, and with it the device and the table,
- * until chrdev_file_put(); the other files get the driver's own table,
+ * until chrdev_shim_file_put(); the other files get the driver's own table,
  * which names the same module.
  */
 static int cdev_revoke_release(struct inode *inode, struct file *file)

@@ -174,15 +174,10 @@ static inline bool cdev_revoke_stale(struct cdev *cdev)
 	return cdev->revoke && __cdev_revoke_stale(cdev);
 }
 
-/*
- * The cdev a file of a revocable device pins, which is no longer
- * necessarily its inode's i_cdev; NULL for other files.
- */
-static inline struct cdev *cdev_revoke_file_cdev(const struct file *file)
+/* Whether @file runs the shim table of a revocable cdev's files. */
+static inline bool cdev_revoke_shim_file(const struct file *file)
 {
-	if (!file->f_op || file->f_op->open != cdev_revoke_open)
-		return NULL;
-	return __cdev_revoke_file_cdev(file);
+	return file->f_op && file->f_op->open == cdev_revoke_open;
 }
 
 #endif /* _LINUX_CDEV_REVOKE_H */
