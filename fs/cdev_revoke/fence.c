@@ -518,9 +518,9 @@ bool cdev_revoke_unbreak_active_protection(struct file *file)
 	rwsem_acquire_read(&rv->dep_map, rv->subclass, 1, _RET_IP_);
 	if (likely(live))
 		return true;
-	cdev_revoke_misuse(READ_ONCE(rv->revoker) != current,
-			   "revoked by another task while its protection was broken",
-			   cdev_revoke_devt(rv));
+	if (READ_ONCE(rv->revoker) != current)
+		__cdev_revoke_misuse("revoked by another task while its protection was broken",
+				     cdev_revoke_devt(rv));
 	return false;
 }
 EXPORT_SYMBOL_GPL(cdev_revoke_unbreak_active_protection);

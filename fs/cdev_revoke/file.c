@@ -526,9 +526,8 @@ int cdev_revoke_open(struct inode *inode, struct file *file)
 	if (likely(!ret))
 		cf = NULL;
 	else
-		cdev_revoke_misuse(true,
-				   "->open succeeded on a device revoked meanwhile",
-				   cdev_revoke_devt(rv));
+		__cdev_revoke_misuse("->open succeeded on a device revoked meanwhile",
+				     cdev_revoke_devt(rv));
 out:
 	cdev_revoke_leave(rv);
 	cdev_revoke_file_free(cf);
