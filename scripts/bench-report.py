@@ -754,6 +754,50 @@ def gpio_ab(d):
     return out
 
 
+def chrdev_ab(d):
+    """The boots of scripts/bench-chrdev.sh: per workload and thread count, the raw device on our
+    kernel against the same kernel with the base commit's chrdev_open() and __fput()."""
+    boots = {}
+    for name in sorted(os.listdir(d)):
+        f = os.path.join(d, name, "bench-raw.json")
+        if "-" not in name or not os.path.exists(f):
+            continue
+        kind, i = name.split("-", 1)
+        per = {}
+        for r in json.load(open(f)).get("ops", []):
+            if r.get("mechanism") == "raw":
+                per.setdefault((r["workload"], r["threads"]), []).append(r["ns_per_op"])
+        boots.setdefault(int(i), {})[kind] = {k: med(v) for k, v in per.items()}
+    pairs = [boots[i] for i in sorted(boots) if "stock" in boots[i] and "ours" in boots[i]]
+    rows = []
+    keys = sorted({k for p in pairs for k in p["stock"]}, key=lambda k: (k[1], k[0]))
+    for k in keys:
+        both = [(p["stock"][k], p["ours"][k]) for p in pairs if k in p["stock"] and k in p["ours"]]
+        if not both:
+            continue
+        ratio = [o / s for s, o in both]
+        rows.append({"workload": k[0], "threads": k[1], "pairs": len(both),
+                     "stock_ns": med([s for s, o in both]), "ours_ns": med([o for s, o in both]),
+                     "ratio": round(med(ratio), 4), "ratio_min": round(min(ratio), 4),
+                     "ratio_max": round(max(ratio), 4)})
+    return {"pairs": len(pairs), "rows": rows}
+
+
+def chrdev_markdown(c):
+    md = ["", "## A cdev that does not opt in, under TCG: ours against the stock chrdev hooks", "",
+          f"The bench kernel built twice, differing only in `fs/char_dev.c` and `fs/file_table.c` "
+          f"(\"hooks out\": the base commit's `chrdev_open()` and `__fput()`, the only code the series "
+          f"changes on the path of a file that does not opt in), booted in {c['pairs']} pairs that "
+          f"alternate; the raw device only (`cdev_revoke_bench -S`), ns per operation (median of the "
+          f"boots' medians), ratios taken pair by pair (median, min-max). pread, ioctl, poll and io_uring "
+          f"run the same code in both images; open + close is where the hooks are.", "",
+          "| workload | threads | hooks out (ns) | ours (ns) | ours / hooks out |", "|---|---|---|---|---|"]
+    for r in c["rows"]:
+        md.append(f"| {r['workload']} | {r['threads']} | {r['stock_ns']:.0f} | {r['ours_ns']:.0f} | "
+                  f"{r['ratio']:.3f} ({r['ratio_min']:.3f}-{r['ratio_max']:.3f}) |")
+    return md
+
+
 def gpio_markdown(g):
     md = ["", "## gpiolib: the converted ioctls against stock gpiolib (TCG)", "",
           f"The same bench kernel built twice, differing only in `drivers/gpio/gpiolib{{,-cdev}}.[ch]` "
@@ -789,12 +833,16 @@ def main():
                     help="scripts/bench-samecode.py's output for the stock and our native kernels")
     ap.add_argument("--locked", default="", help="output of scripts/bench-locked.c on the host")
     ap.add_argument("--gpio", default="", help="directory of stock-N/ours-N boots of scripts/bench-gpio.sh")
+    ap.add_argument("--chrdev", default="", help="directory of stock-N/ours-N boots of scripts/bench-chrdev.sh")
     ap.add_argument("--host-load", default="?")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     nres = None
     gpio = gpio_ab(args.gpio) if args.gpio else None
     gmd = gpio_markdown(gpio) if gpio and gpio["pairs"] else []
+    chrdev = chrdev_ab(args.chrdev) if args.chrdev else None
+    if chrdev and chrdev["pairs"]:
+        gmd = chrdev_markdown(chrdev) + gmd
     if args.native:
         nres = aggregate_native(parse_native(args.native))
         if not nres["ops"]:
@@ -835,6 +883,8 @@ def main():
         nres["targets"] = [{"target": t[0], "measured": t[1], "result": t[2]} for t in native_targets(nres)]
         res["native"] = nres
         md = "\n".join(native_markdown(nres, args) + native_tables(nres, res)) + "\n" + md
+    if chrdev:
+        res["chrdev_ab"] = chrdev
     if gmd:
         res["gpio"] = gpio
         md += "\n".join(gmd) + "\n"

@@ -18,7 +18,8 @@
 #      BENCH_ARGS=-x,-R,10 (options of the userspace driver, comma-separated: -x revocations
 #      only, -b a busy CPU during them; see its usage),
 #      BENCH_STOCK=0 (no stock boots), BENCH_STOCK_PAIRS (default 10),
-#      BENCH_GPIO=0 (no gpiolib comparison), BENCH_GPIO_PAIRS (default 4)
+#      BENCH_GPIO=0 (no gpiolib comparison), BENCH_GPIO_PAIRS (default 4),
+#      BENCH_CHRDEV=0 (no TCG comparison of a cdev that does not opt in), BENCH_CHRDEV_PAIRS (default 3)
 set -uo pipefail
 . "$(dirname "$0")/common.sh"
 B=$OUT/bench
@@ -131,6 +132,13 @@ if ! "$REPO/scripts/splat-check" "$RES/bench-console.log" >"$RES/bench-splat.txt
 fi
 [ -s "$RV/bench-raw.json" ] || { grep -A5 'CDEV BENCH' "$RES/bench-console.log" | tail -20; die "no bench results"; }
 grep -q 'CDEV BENCH DONE rc=0' "$RES/bench-console.log" || { grep -B2 -A20 'CDEV BENCH:' "$RES/bench-console.log" | tail -30; die "the benchmark program failed"; }
+
+# a cdev that does not opt in, ours against the same kernel with the stock chrdev_open() and
+# __fput(), in boots of their own (scripts/bench-chrdev.sh)
+if [ "${BENCH_CHRDEV:-1}" != 0 ]; then
+	"$REPO/scripts/bench-chrdev.sh" || die "bench-chrdev failed"
+	report+=(--chrdev "$RES/bench-chrdev")
+fi
 
 # gpiolib converted against stock, in boots of their own (scripts/bench-gpio.sh)
 if [ "${BENCH_GPIO:-1}" != 0 ]; then

@@ -21,9 +21,12 @@
  *           interleaved with the raw device's no-op ioctl as the floor of a
  *           system call; scripts/bench-gpio.sh runs it in boots that
  *           alternate a kernel with stock gpiolib and ours.
+ *  stock:   (-S, alone) the ops of the raw device only, for boots that
+ *           alternate the stock kernel and ours (a cdev that does not opt
+ *           in must cost the same on both).
  *
  * Usage: cdev_revoke_bench [-o out.json] [-d ms] [-r reps] [-R revoke_reps]
- *        [-q] [-G]   (-q: a quick run, for testing the program)
+ *        [-q] [-G] [-S]   (-q: a quick run, for testing the program)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -70,15 +73,19 @@ enum workload {
 	NWORK,
 	/* -G only: on gpiolib's files, not on the module's devices */
 	W_GPIO_GET = NWORK, W_GPIO_INFO,
+	/* -S only: open(2) + close(2) of the device node */
+	W_OPEN,
 	NWORK_ALL,
 };
 
 static const char *const wnames[NWORK_ALL] = {
 	"pread1", "ioctl", "poll", "uring_read", "uring_read_no_nowait",
-	"uring_read_async", "gpio_get_values", "gpio_lineinfo",
+	"uring_read_async", "gpio_get_values", "gpio_lineinfo", "open_close",
 };
 
 static unsigned int major_nr, first_minor, pool_first;
+static bool stock_only;		/* -S: the raw device alone, open + close too */
+static int nmech = NMECH;	/* the first nmech of mechs[]: 1 (raw) with -S */
 static FILE *out;
 static bool first_rec;
 static int ncpus;
@@ -162,15 +169,22 @@ static void node(char *path, size_t len, const char *name, unsigned int minor)
 		die("mknod %s: %s", path, strerror(errno));
 }
 
-static int op_open(int mech, int nowait)
+static void op_path(char *path, size_t len, int mech, int nowait)
 {
-	char path[128], name[32];
-	int fd;
+	char name[32];
 
 	snprintf(name, sizeof(name), "op-%d-%d", mech, nowait);
-	snprintf(path, sizeof(path), NODE_DIR "/%s", name);
+	snprintf(path, len, NODE_DIR "/%s", name);
 	if (access(path, F_OK))
-		node(path, sizeof(path), name, first_minor + 2 * mech + nowait);
+		node(path, len, name, first_minor + 2 * mech + nowait);
+}
+
+static int op_open(int mech, int nowait)
+{
+	char path[128];
+	int fd;
+
+	op_path(path, sizeof(path), mech, nowait);
 	fd = open(path, O_RDWR);
 	if (fd < 0)
 		die("open %s: %s", path, strerror(errno));
@@ -254,6 +268,7 @@ struct worker {
 	pthread_barrier_t *bar;
 	uint32_t *lat;			/* duration of each batch, ns */
 	size_t nlat;
+	char path[128];			/* the device node, for W_OPEN */
 	double batch_ns;		/* median batch / operations per batch */
 };
 
@@ -308,6 +323,14 @@ static void *worker_fn(void *arg)
 
 				w->errors += ioctl(w->fd, GPIO_V2_LINE_GET_VALUES_IOCTL,
 						   &v) != 0;
+			}
+			w->ops += 64;
+			break;
+		case W_OPEN:
+			for (i = 0; i < 64; i++) {
+				int fd = open(w->path, O_RDWR);
+
+				w->errors += fd < 0 || close(fd);
 			}
 			w->ops += 64;
 			break;
@@ -378,6 +401,7 @@ static double run_ops(int mech, enum workload wl, int threads, uint64_t dur_ns,
 		memset(&w[t], 0, sizeof(w[t]));
 		w[t].cpu = t;
 		w[t].fd = op_open(mech, nowait);
+		op_path(w[t].path, sizeof(w[t].path), mech, nowait);
 		w[t].w = wl;
 		w[t].dur_ns = dur_ns;
 		w[t].bar = &bar;
@@ -408,15 +432,18 @@ static void bench_ops(int reps, uint64_t dur_ns)
 	int wl, threads, rep, i, m;
 	double ns, mean;
 
-	for (wl = 0; wl < NWORK; wl++) {
+	for (wl = 0; wl < NWORK_ALL; wl++) {
+		/* the gpiolib workloads are -G's; open + close is -S's */
+		if (wl >= NWORK && !(wl == W_OPEN && stock_only))
+			continue;
 		for (threads = 1; threads <= 2; threads++) {
 			/* warm-up: every mechanism once, not recorded */
-			for (m = 0; m < NMECH; m++)
+			for (m = 0; m < nmech; m++)
 				run_ops(m, wl, threads, dur_ns / 4, NULL);
 			for (rep = 0; rep < reps; rep++) {
 				/* A B C ... A B C ..., starting point rotated */
-				for (i = 0; i < NMECH; i++) {
-					m = (i + rep) % NMECH;
+				for (i = 0; i < nmech; i++) {
+					m = (i + rep) % nmech;
 					ns = run_ops(m, wl, threads, dur_ns, &mean);
 					rec_begin("ops");
 					jstr("mechanism", mechs[m]);
@@ -826,7 +853,7 @@ int main(int argc, char **argv)
 	bool gpio_only = false;
 	char res[256];
 
-	while ((opt = getopt(argc, argv, "o:d:r:R:qbxm:MG")) != -1) {
+	while ((opt = getopt(argc, argv, "o:d:r:R:qbxm:MGS")) != -1) {
 		switch (opt) {
 		case 'o':
 			path = optarg;
@@ -858,13 +885,18 @@ int main(int argc, char **argv)
 		case 'G':
 			gpio_only = true;
 			break;
+		case 'S':
+			stock_only = true;
+			nmech = 1;
+			break;
 		default:
 			die("usage: %s [-o out.json] [-d ms] [-r reps] [-R rreps] [-q] [opts]\n"
 			    "  -b: keep the last CPU busy in userspace during the revocations\n"
 			    "  -x: only the revocations of one device\n"
 			    "  -m: open files of the memory measurement (default %d)\n"
 			    "  -M: only the memory measurement\n"
-			    "  -G: only gpiolib's ioctls (a gpio-sim chip)",
+			    "  -G: only gpiolib's ioctls (a gpio-sim chip)\n"
+			    "  -S: only the raw device's ops (stock kernel vs ours)",
 			    argv[0], MEM_FILES);
 		}
 	}
@@ -901,8 +933,11 @@ int main(int argc, char **argv)
 	jint("revoke_reps", rreps);
 	jint("uring_batch", URING_BATCH);
 	jint("busy_cpu", busy);
+	jint("stock_only", stock_only);
 	if (gpio_only) {
 		bench_gpio(reps, dur_ns);
+	} else if (stock_only) {
+		bench_ops(reps, dur_ns);
 	} else {
 		if (!revoke_only && !mem_only)
 			bench_ops(reps, dur_ns);
