@@ -8,7 +8,7 @@
 #   those objects and the link differ, so the two images differ in nothing else. (A stock
 #   kernel proper would be a second cold build of the whole bench kernel, and would differ in
 #   placement everywhere; the native run compares against that one.)
-# Pairs of boots alternate the two images (BENCH_CHRDEV_PAIRS, default 3); each boot runs
+# Pairs of boots alternate the two images (BENCH_CHRDEV_PAIRS, default 8; ~27 s a boot); each boot runs
 # `cdev_revoke_bench -S` (the raw device's pread, ioctl, poll, io_uring reads and open + close,
 # 1 and 2 threads). Raw samples: build/results/bench-chrdev/{stock,ours}-N/bench-raw.json
 # ("stock" = hooks out); bench-report.py --chrdev reads them.
@@ -41,7 +41,7 @@ trap - EXIT
 info "bench-chrdev: the bench kernel as ours again"
 "$REPO/scripts/build-kernel.sh" "$LINUX" "$B" bench "${FRAGS[@]}" || die "bench kernel rebuild failed"
 
-pairs=${BENCH_CHRDEV_PAIRS:-3} args=-S,-r,7,-d,200
+pairs=${BENCH_CHRDEV_PAIRS:-8} args=-S,-r,7,-d,200
 [ -n "${BENCH_QUICK:-}" ] && { pairs=1; args=-S,-r,2,-d,20; }
 for i in $(seq 1 "$pairs"); do
 	for k in stock ours; do

@@ -18,7 +18,9 @@ import time
 
 MECHS = ["raw", "cdev_revoke", "mutex", "rwsem", "refcount", "srcu", "percpu_ref", "indirect"]
 OTHERS = ["mutex", "rwsem", "refcount", "srcu"]
-WORKLOADS = ["pread1", "ioctl", "poll", "uring_read", "uring_read_no_nowait", "uring_read_async"]
+WORKLOADS = ["pread1", "ioctl", "poll", "uring_read", "uring_read_no_nowait", "uring_read_async", "open_close"]
+# measured for raw and cdev_revoke only: the other mechanisms open and release as raw does
+OPEN_ONLY = ["open_close"]
 WDESC = {
     "pread1": "pread() of 1 byte",
     "ioctl": "no-op ioctl()",
@@ -26,6 +28,7 @@ WDESC = {
     "uring_read": "io_uring reads, batches of 32, FMODE_NOWAIT: issued inline",
     "uring_read_no_nowait": "io_uring reads, batches of 32, no FMODE_NOWAIT: io_uring polls the file, then issues inline",
     "uring_read_async": "io_uring reads, batches of 32, IOSQE_ASYNC: issued from io-wq",
+    "open_close": "open(2) + close(2) of the device node (path lookup, ->open, the last fput() and ->release); raw and cdev_revoke only, the other mechanisms open and release as raw does",
 }
 
 
@@ -159,7 +162,8 @@ NDESC = {
     "open_close": "filp_open() + the last fput() (->open and ->release; path lookup included)",
 }
 # the TCG workload that measures the same operation from userspace
-NATIVE_TCG = {"read": "pread1", "read_nowait": "uring_read", "ioctl": "ioctl", "poll": "poll"}
+NATIVE_TCG = {"read": "pread1", "read_nowait": "uring_read", "ioctl": "ioctl", "poll": "poll",
+              "open_close": "open_close"}
 NPFX = "cdev_revoke_bench native: "
 
 
@@ -428,18 +432,25 @@ def native_markdown(nres, args):
 
 
 def native_tables(nres, tres):
-    L = ["| operation | mechanism | ns/op native | ratio to raw native | added ns | ratio to raw, TCG 1 thread |",
-         "|---|---|---|---|---|---|"]
+    L = ["| operation | mechanism | ns/op native | ratio to raw native | added ns | added ns, fastest samples "
+         "| ratio to raw, TCG 1 thread |",
+         "|---|---|---|---|---|---|---|"]
     for op in NATIVE_OPS:
+        r = nfind(nres["ops"], "raw", op)
         for m in MECHS:
             o = nfind(nres["ops"], m, op)
             if not o:
                 continue
             t = find(tres["ops"], m, NATIVE_TCG[op], 1) if tres and op in NATIVE_TCG else None
             tc = f"{t['ratio_to_raw']:.3f}" if t else "-"
+            fa = f"{o['ns_min'] - r['ns_min']:+.1f}" if r else "-"
             L.append(f"| {op} | {m} | {o['ns_per_op']:.1f} ({o['ns_min']:.1f}-{o['ns_max']:.1f}) | "
                      f"{o['ratio_to_raw']:.3f} ({o['ratio_min']:.3f}-{o['ratio_max']:.3f}) | "
-                     f"{o['added_ns']:+.1f} | {tc} |")
+                     f"{o['added_ns']:+.1f} | {fa} | {tc} |")
+    L.append("\n**Added ns, fastest samples**: the mechanism's fastest sample less raw's fastest, over all "
+             "repetitions. The host switches between speed modes, sometimes within a repetition (raw's samples "
+             "of one run then span up to 2x, and a repetition's ratio pairs samples of two modes); the fastest "
+             "samples of each mechanism come from the fast mode, and this column moves least from run to run.")
     L.append("\nOperations: " + "; ".join(f"**{k}**: {v}" for k, v in NDESC.items()) + ".\n")
     ref = nres.get("references", {})
     if ref:
@@ -514,7 +525,16 @@ def targets(res):
             rows.append((f"cdev_revoke {w}, {t} thread{'s' if t > 1 else ''}: ratio to raw <= {lim}",
                          f"{o['ratio_to_raw']:.3f} ({o['ratio_min']:.3f}-{o['ratio_max']:.3f})",
                          "met" if ok else f"missed by {100 * (o['ratio_to_raw'] - lim):.1f} points"))
+    for t, lim in [(1, 1.10), (2, 1.10)]:
+        o = find(ops, "cdev_revoke", "open_close", t)
+        if o:
+            rows.append((f"cdev_revoke open_close, {t} thread{'s' if t > 1 else ''}: ratio to raw <= {lim}",
+                         f"{o['ratio_to_raw']:.3f} ({o['ratio_min']:.3f}-{o['ratio_max']:.3f})",
+                         "met" if o["ratio_to_raw"] <= lim else
+                         f"missed by {100 * (o['ratio_to_raw'] - lim):.1f} points"))
     for w in WORKLOADS:
+        if w in OPEN_ONLY:
+            continue
         for t in (1, 2):
             o = find(ops, "cdev_revoke", w, t)
             if not o:
@@ -575,6 +595,8 @@ def markdown(res, raw, args, facts):
         L.append("| mechanism | 1 thread ns/op | ratio to raw | 2 threads ns/op | ratio to raw |")
         L.append("|---|---|---|---|---|")
         for m in MECHS:
+            if w in OPEN_ONLY and not any(find(res["ops"], m, w, t) for t in (1, 2)):
+                continue
             cells = [m]
             for t in (1, 2):
                 o = find(res["ops"], m, w, t)
@@ -767,7 +789,9 @@ def chrdev_ab(d):
         for r in json.load(open(f)).get("ops", []):
             if r.get("mechanism") == "raw":
                 per.setdefault((r["workload"], r["threads"]), []).append(r["ns_per_op"])
-        boots.setdefault(int(i), {})[kind] = {k: med(v) for k, v in per.items()}
+        # the median of the boot, and its fastest sample: under TCG the samples of one boot are
+        # often bimodal (a 2x step), and the median falls on either mode
+        boots.setdefault(int(i), {})[kind] = {k: (med(v), min(v)) for k, v in per.items()}
     pairs = [boots[i] for i in sorted(boots) if "stock" in boots[i] and "ours" in boots[i]]
     rows = []
     keys = sorted({k for p in pairs for k in p["stock"]}, key=lambda k: (k[1], k[0]))
@@ -775,12 +799,22 @@ def chrdev_ab(d):
         both = [(p["stock"][k], p["ours"][k]) for p in pairs if k in p["stock"] and k in p["ours"]]
         if not both:
             continue
-        ratio = [o / s for s, o in both]
+        ratio = [o[0] / s[0] for s, o in both]
+        fast = [o[1] / s[1] for s, o in both]
         rows.append({"workload": k[0], "threads": k[1], "pairs": len(both),
-                     "stock_ns": med([s for s, o in both]), "ours_ns": med([o for s, o in both]),
+                     "stock_ns": med([s[0] for s, o in both]), "ours_ns": med([o[0] for s, o in both]),
                      "ratio": round(med(ratio), 4), "ratio_min": round(min(ratio), 4),
-                     "ratio_max": round(max(ratio), 4)})
-    return {"pairs": len(pairs), "rows": rows}
+                     "ratio_max": round(max(ratio), 4),
+                     "ratio_fastest": round(med(fast), 4), "ratio_fastest_min": round(min(fast), 4),
+                     "ratio_fastest_max": round(max(fast), 4)})
+    # what the images' placement alone does: the workloads whose code is the same in both
+    same = [r for r in rows if r["workload"] != "open_close"]
+    floor = {}
+    if same:
+        floor = {"ratio_min_max": [min(r["ratio_min"] for r in same), max(r["ratio_max"] for r in same)],
+                 "fastest_median_min_max": [min(r["ratio_fastest"] for r in same),
+                                            max(r["ratio_fastest"] for r in same)]}
+    return {"pairs": len(pairs), "rows": rows, "same_code": floor}
 
 
 def chrdev_markdown(c):
@@ -791,10 +825,23 @@ def chrdev_markdown(c):
           f"alternate; the raw device only (`cdev_revoke_bench -S`), ns per operation (median of the "
           f"boots' medians), ratios taken pair by pair (median, min-max). pread, ioctl, poll and io_uring "
           f"run the same code in both images; open + close is where the hooks are.", "",
-          "| workload | threads | hooks out (ns) | ours (ns) | ours / hooks out |", "|---|---|---|---|---|"]
+          "| workload | threads | hooks out (ns) | ours (ns) | ours / hooks out | fastest samples |",
+          "|---|---|---|---|---|---|"]
     for r in c["rows"]:
         md.append(f"| {r['workload']} | {r['threads']} | {r['stock_ns']:.0f} | {r['ours_ns']:.0f} | "
-                  f"{r['ratio']:.3f} ({r['ratio_min']:.3f}-{r['ratio_max']:.3f}) |")
+                  f"{r['ratio']:.3f} ({r['ratio_min']:.3f}-{r['ratio_max']:.3f}) | "
+                  f"{r.get('ratio_fastest', float('nan')):.3f} ({r.get('ratio_fastest_min', float('nan')):.3f}-"
+                  f"{r.get('ratio_fastest_max', float('nan')):.3f}) |")
+    f = c.get("same_code")
+    if f:
+        md += ["", f"\"Fastest samples\": the ratio of the two boots' fastest samples, pair by pair (median, "
+               f"min-max); under TCG the samples of one boot are often bimodal, a 2x step, and a boot's "
+               f"median falls on either mode. What TCG can resolve here is bounded by the workloads whose "
+               f"code is the same in both images (all but open_close): their pair ratios span "
+               f"{f['ratio_min_max'][0]:.2f}-{f['ratio_min_max'][1]:.2f}, their fastest-sample medians "
+               f"{f['fastest_median_min_max'][0]:.2f}-{f['fastest_median_min_max'][1]:.2f} (placement "
+               f"of the relinked image and the host's modes). The native run, stock kernel against ours, "
+               f"is the measurement; this one only rules out a gross cost."]
     return md
 
 

@@ -19,7 +19,7 @@
 #      only, -b a busy CPU during them; see its usage),
 #      BENCH_STOCK=0 (no stock boots), BENCH_STOCK_PAIRS (default 10),
 #      BENCH_GPIO=0 (no gpiolib comparison), BENCH_GPIO_PAIRS (default 4),
-#      BENCH_CHRDEV=0 (no TCG comparison of a cdev that does not opt in), BENCH_CHRDEV_PAIRS (default 3)
+#      BENCH_CHRDEV=0 (no TCG comparison of a cdev that does not opt in), BENCH_CHRDEV_PAIRS (default 8)
 set -uo pipefail
 . "$(dirname "$0")/common.sh"
 B=$OUT/bench
