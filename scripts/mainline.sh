@@ -332,7 +332,8 @@ CHECK_TARGETS=(fs/char_dev.o fs/file_table.o drivers/char/misc.o drivers/usb/cor
 	drivers/gpio/gpiolib.o drivers/gpio/gpiolib-cdev.o drivers/watchdog/watchdog_dev.o
 	drivers/platform/chrome/cros_ec_chardev.o drivers/platform/chrome/cros_ec_fake.o
 	drivers/char/virtio_console.o drivers/usb/misc/ldusb.o drivers/usb/misc/iowarrior.o
-	drivers/hid/hidraw.o drivers/hid/usbhid/hiddev.o)
+	drivers/hid/hidraw.o drivers/hid/usbhid/hiddev.o drivers/usb/misc/yurex.o drivers/usb/class/cdc-wdm.o
+	drivers/usb/misc/usblcd.o drivers/usb/class/usbtmc.o)
 cmd_check_drivers() {
 	[ -d "$MLINUX/.git" ] || cmd_tree
 	local B=$ML/out/check log=$RES/mainline-check-drivers.log s rc=0
